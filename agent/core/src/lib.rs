@@ -1,0 +1,17 @@
+//! Inner Warden's pure core: everything between "bytes arrived" and "a finding was recorded" that
+//! can be decided without touching the host. No aya, zbus, rusqlite or nftables here, and no file,
+//! socket or /proc access: the `innerwarden` crate owns every edge and feeds this crate values.
+//!
+//! # Layout
+//! - [`event`]: the typed [`event::Event`], one type for every source; its JSON form is the
+//!   versioned JSONL contract read by `innerwarden replay`.
+//! - [`decode`]: the one decode point per source (kernel ring-buffer records, auth-log lines).
+//! - [`proctable`]: the single process table (ancestry, uid, exe, cmdline, unit) all detectors share.
+//! - [`detect`]: detectors, turning events into [`finding::Finding`]s.
+//! - [`finding`]: findings and the incidents that group them.
+//! - [`audit`]: the hash-chained audit record format, checkpoints and verification.
+//! - [`config`]: the TOML configuration, validated into checked types.
+//! - [`engine`]: the per-event step (enrich → detect → group) the live pipeline and replay share.
+
+pub mod event;
+pub mod finding;
