@@ -13,5 +13,10 @@
 //! - [`config`]: the TOML configuration, validated into checked types.
 //! - [`engine`]: the per-event step (enrich → detect → group) the live pipeline and replay share.
 
+pub mod config;
+pub mod detect;
+pub mod engine;
 pub mod event;
 pub mod finding;
+pub mod proctable;
+pub mod replay;

@@ -1,0 +1,372 @@
+//! The agent's configuration: TOML, unknown keys rejected, every default documented here, and
+//! [`Config::validate`] turning it into checked values. A bad config stops the agent with a
+//! message naming the key; `innerwarden check-config` prints the same message.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a configuration was refused. Every variant names the offending key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config is not valid TOML or has an unknown or mistyped key: {message}")]
+    Parse { message: String },
+    #[error("config key `{key}`: {problem}")]
+    Invalid { key: &'static str, problem: String },
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub agent: AgentConfig,
+    pub sensors: SensorsConfig,
+    pub detectors: DetectorsConfig,
+    pub storage: StorageConfig,
+    pub audit: AuditConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Where the SQLite database, the audit log, the node key and sensor positions live.
+    /// Default `/var/lib/innerwarden`.
+    pub state_dir: PathBuf,
+    /// Capacity of the bulk event queue between the sensors and the pipeline. Default 65536.
+    pub event_queue: usize,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            state_dir: PathBuf::from("/var/lib/innerwarden"),
+            event_queue: 65_536,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SensorsConfig {
+    pub ebpf: EbpfSensorConfig,
+    pub journald: JournaldSensorConfig,
+    pub authlog: AuthlogSensorConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EbpfSensorConfig {
+    /// Load the kernel sensors. Default true.
+    pub enabled: bool,
+    /// Path prefixes whose opens for writing are reported (at most 16, each under 64 bytes).
+    pub watch_paths: Vec<String>,
+    /// Ring buffer size in bytes (a power of two, multiple of the page size). Default 8 MiB.
+    pub ring_buffer_bytes: u32,
+}
+
+impl Default for EbpfSensorConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            watch_paths: [
+                "/etc/",
+                "/root/.ssh/",
+                "/var/spool/cron/",
+                "/usr/lib/systemd/system/",
+                "/usr/local/bin/",
+            ]
+            .map(String::from)
+            .to_vec(),
+            ring_buffer_bytes: 8 << 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JournaldSensorConfig {
+    /// Read sshd, sudo, su and PAM messages from the journal. Default true; when journalctl is
+    /// absent the agent reports it and relies on the auth.log tail.
+    pub enabled: bool,
+    /// The `journalctl` binary. Default `journalctl` (from PATH).
+    pub journalctl: PathBuf,
+    /// SYSLOG_IDENTIFIERs to follow.
+    pub identifiers: Vec<String>,
+}
+
+impl Default for JournaldSensorConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            journalctl: PathBuf::from("journalctl"),
+            identifiers: ["sshd", "sshd-session", "sudo", "su", "login", "passwd"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthlogSensorConfig {
+    /// Tail text auth logs (for hosts without journald). Default false.
+    pub enabled: bool,
+    /// Files to tail. Default `/var/log/auth.log`.
+    pub paths: Vec<PathBuf>,
+    /// On a first start with no saved offset, read the existing content too. Default false
+    /// (start at the end, so an old log does not raise stale incidents).
+    pub from_beginning: bool,
+}
+
+impl Default for AuthlogSensorConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            paths: vec![PathBuf::from("/var/log/auth.log")],
+            from_beginning: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DetectorsConfig {
+    pub ssh_bruteforce: SshBruteforceConfig,
+    pub pipe_to_shell: PipeToShellConfig,
+    pub exec_from_tmp: ExecFromTmpConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SshBruteforceConfig {
+    pub enabled: bool,
+    /// Failures from one source within `window_secs` that make a finding. Default 5.
+    pub threshold: u32,
+    /// Sliding window in seconds. Default 60.
+    pub window_secs: u64,
+    /// At most this many sources are tracked at once; the stalest are forgotten. Default 100000.
+    pub max_tracked_sources: usize,
+}
+
+impl Default for SshBruteforceConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            threshold: 5,
+            window_secs: 60,
+            max_tracked_sources: 100_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipeToShellConfig {
+    pub enabled: bool,
+    /// A downloader and a stdin-reading shell started by the same parent within this many
+    /// seconds are treated as one pipeline. Default 5.
+    pub sibling_window_secs: u64,
+}
+
+impl Default for PipeToShellConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            sibling_window_secs: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExecFromTmpConfig {
+    pub enabled: bool,
+    /// World-writable directories from which execution is suspicious.
+    pub dirs: Vec<String>,
+    /// Executables (exact paths) allowed to run from those directories anyway.
+    pub allow: Vec<String>,
+}
+
+impl Default for ExecFromTmpConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            dirs: ["/tmp", "/dev/shm", "/var/tmp", "/run/shm"]
+                .map(String::from)
+                .to_vec(),
+            allow: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Keep at most this many raw events in SQLite. Default 1000000.
+    pub event_retention_rows: u64,
+    /// Drop raw events older than this many days. Default 7.
+    pub event_retention_days: u64,
+    /// Findings on the same entity within this many seconds join one incident. Default 600.
+    pub incident_window_secs: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            event_retention_rows: 1_000_000,
+            event_retention_days: 7,
+            incident_window_secs: 600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Write a signed checkpoint after this many records. Default 100.
+    pub checkpoint_every_records: u64,
+    /// ... or after this many seconds with new records, whichever comes first. Default 60.
+    pub checkpoint_every_secs: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            checkpoint_every_records: 100,
+            checkpoint_every_secs: 60,
+        }
+    }
+}
+
+impl Config {
+    /// Parse TOML text; unknown keys and wrong types are errors that name the key.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            message: e.to_string().trim().to_owned(),
+        })
+    }
+
+    /// Parse and validate in one step.
+    pub fn load_checked(text: &str) -> Result<Self, ConfigError> {
+        let cfg = Self::from_toml(text)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Check every value that the types alone do not constrain.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn bad(key: &'static str, problem: impl Into<String>) -> Result<(), ConfigError> {
+            Err(ConfigError::Invalid {
+                key,
+                problem: problem.into(),
+            })
+        }
+        if !self.agent.state_dir.is_absolute() {
+            return bad("agent.state_dir", "must be an absolute path");
+        }
+        if self.agent.event_queue < 64 {
+            return bad("agent.event_queue", "must be at least 64");
+        }
+        let e = &self.sensors.ebpf;
+        if e.watch_paths.len() > 16 {
+            return bad("sensors.ebpf.watch_paths", "at most 16 prefixes");
+        }
+        if let Some(p) = e
+            .watch_paths
+            .iter()
+            .find(|p| !p.starts_with('/') || p.len() >= 64)
+        {
+            return bad(
+                "sensors.ebpf.watch_paths",
+                format!("{p:?} must be absolute and shorter than 64 bytes"),
+            );
+        }
+        if !e.ring_buffer_bytes.is_power_of_two() || e.ring_buffer_bytes < 4096 {
+            return bad(
+                "sensors.ebpf.ring_buffer_bytes",
+                "must be a power of two of at least 4096",
+            );
+        }
+        if self.sensors.authlog.enabled && self.sensors.authlog.paths.is_empty() {
+            return bad("sensors.authlog.paths", "enabled but no paths given");
+        }
+        let b = &self.detectors.ssh_bruteforce;
+        if b.threshold == 0 {
+            return bad("detectors.ssh_bruteforce.threshold", "must be at least 1");
+        }
+        if b.window_secs == 0 {
+            return bad("detectors.ssh_bruteforce.window_secs", "must be at least 1");
+        }
+        if b.max_tracked_sources == 0 {
+            return bad(
+                "detectors.ssh_bruteforce.max_tracked_sources",
+                "must be at least 1",
+            );
+        }
+        if let Some(d) = self
+            .detectors
+            .exec_from_tmp
+            .dirs
+            .iter()
+            .find(|d| !d.starts_with('/'))
+        {
+            return bad(
+                "detectors.exec_from_tmp.dirs",
+                format!("{d:?} is not absolute"),
+            );
+        }
+        if self.storage.incident_window_secs == 0 {
+            return bad("storage.incident_window_secs", "must be at least 1");
+        }
+        if self.audit.checkpoint_every_records == 0 {
+            return bad("audit.checkpoint_every_records", "must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+impl SshBruteforceConfig {
+    pub fn window(&self) -> Duration {
+        Duration::from_secs(self.window_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_documented_defaults() {
+        let cfg = Config::load_checked("").expect("defaults are valid");
+        assert_eq!(cfg, Config::default());
+        assert_eq!(cfg.detectors.ssh_bruteforce.threshold, 5);
+    }
+
+    #[test]
+    fn unknown_key_is_refused_and_named() {
+        let err = Config::load_checked("[detectors.ssh_bruteforce]\nthreshhold = 3\n")
+            .expect_err("typo must fail");
+        assert!(err.to_string().contains("threshhold"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_refused_and_named() {
+        let err = Config::load_checked("[detectors.ssh_bruteforce]\nthreshold = \"five\"\n")
+            .expect_err("string for int must fail");
+        assert!(err.to_string().contains("threshold"), "{err}");
+    }
+
+    #[test]
+    fn invalid_value_names_the_key() {
+        let err = Config::load_checked("[detectors.ssh_bruteforce]\nthreshold = 0\n")
+            .expect_err("zero threshold must fail");
+        assert_eq!(
+            err.to_string(),
+            "config key `detectors.ssh_bruteforce.threshold`: must be at least 1"
+        );
+        let err =
+            Config::load_checked("[agent]\nstate_dir = \"relative\"\n").expect_err("relative");
+        assert!(err.to_string().contains("agent.state_dir"));
+    }
+}
