@@ -1,0 +1,70 @@
+//! The command line: one file per subcommand behind the clap derive.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use innerwarden_core::config::Config;
+
+pub mod check_config;
+
+/// Default configuration path; a missing file here means "documented defaults".
+pub const DEFAULT_CONFIG: &str = "/etc/innerwarden/config.toml";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "innerwarden",
+    version,
+    about = "Inner Warden: an autonomous EDR for Linux"
+)]
+pub struct Cli {
+    /// Configuration file (TOML).
+    #[arg(long, global = true, default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+    /// Override `agent.state_dir` (database, audit log, node key).
+    #[arg(long, global = true)]
+    pub state_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the configuration and print the effective settings.
+    CheckConfig(check_config::Args),
+}
+
+/// Read and validate the configuration. A missing file at the default path means defaults;
+/// a missing file named explicitly, or any invalid content, is an error naming the problem.
+pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let mut cfg = match std::fs::read_to_string(&cli.config) {
+        Ok(text) => Config::load_checked(&text)
+            .with_context(|| format!("configuration {}", cli.config.display()))?,
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                && cli.config == Path::new(DEFAULT_CONFIG) =>
+        {
+            tracing::info!(
+                path = DEFAULT_CONFIG,
+                "no configuration file, using defaults"
+            );
+            Config::default()
+        }
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("reading configuration {}", cli.config.display()));
+        }
+    };
+    if let Some(dir) = &cli.state_dir {
+        cfg.agent.state_dir = std::path::absolute(dir).context("resolving --state-dir")?;
+        cfg.validate().context("--state-dir")?;
+    }
+    Ok(cfg)
+}
+
+/// Run the parsed command.
+pub fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    match &cli.command {
+        Command::CheckConfig(args) => check_config::run(&cli, args),
+    }
+}
