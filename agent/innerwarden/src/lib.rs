@@ -10,5 +10,6 @@
 pub mod channel;
 pub mod cli;
 pub mod logging;
+pub mod pipeline;
 pub mod procfs;
 pub mod sensor;
