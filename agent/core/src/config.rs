@@ -370,3 +370,15 @@ mod tests {
         assert!(err.to_string().contains("agent.state_dir"));
     }
 }
+
+#[cfg(test)]
+mod packaged {
+    use super::Config;
+
+    #[test]
+    fn the_shipped_config_file_is_exactly_the_defaults() {
+        let text = include_str!("../../../packaging/config.toml");
+        let cfg = Config::load_checked(text).expect("packaging/config.toml is valid");
+        assert_eq!(cfg, Config::default());
+    }
+}
