@@ -25,6 +25,7 @@ pub struct Config {
     pub detectors: DetectorsConfig,
     pub storage: StorageConfig,
     pub audit: AuditConfig,
+    pub response: crate::decide::config::ResponseConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -321,6 +322,9 @@ impl Config {
         }
         if self.audit.checkpoint_every_records == 0 {
             return bad("audit.checkpoint_every_records", "must be at least 1");
+        }
+        if let Err((key, problem)) = self.response.validate() {
+            return bad(key, problem);
         }
         Ok(())
     }

@@ -14,6 +14,7 @@
 //! - [`engine`]: the per-event step (enrich → detect → group) the live pipeline and replay share.
 
 pub mod config;
+pub mod decide;
 pub mod detect;
 pub mod engine;
 pub mod event;

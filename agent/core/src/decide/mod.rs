@@ -1,0 +1,201 @@
+//! Decide: incident + score → a [`Decision`] with planned actions, each marked dry-run or
+//! enforced. This is the one place dry-run is decided.
+//!
+//! Tiers: confidence ≥ `act_threshold` acts (block, kill, quarantine); between the thresholds a
+//! soft action (rate-limit, throttle) plus an escalation; below, audit only. Guards then remove
+//! actions that would touch what must never be touched, and a budget with a circuit breaker
+//! turns everything into dry-run when the agent acts too often.
+//!
+//! # Layout
+//! - [`action`]: the typed actions with TTLs and reversals.
+//! - [`score`]: the [`score::Scorer`] seam and the interim evidence scorer.
+//! - [`guard`]: allowlists, protected sources, the budget and circuit breaker.
+//! - [`config`]: the `[response]` configuration section.
+
+pub mod action;
+pub mod config;
+pub mod guard;
+pub mod score;
+
+#[cfg(test)]
+mod tests;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::finding::Entity;
+use action::{Action, ActionKind, QuarantineMode};
+use config::{Mode, ResponseConfig};
+use guard::{Budget, GuardHit, HostContext};
+use score::{IncidentView, Reason, Score};
+
+/// Which band the confidence fell in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    Act,
+    Soft,
+    AuditOnly,
+}
+
+/// One planned action and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Planned {
+    pub action: Action,
+    /// True: recorded exactly as if enforced, nothing executed. The only field in which a
+    /// dry-run record differs from an enforced one; why it is dry-run follows from the
+    /// configuration (`response.mode`, `response.enforce`) and the breaker's own record.
+    pub dry_run: bool,
+    pub reversal: String,
+}
+
+/// The outcome of deciding on one incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub ts: DateTime<Utc>,
+    pub incident_id: i64,
+    pub confidence: f64,
+    pub tier: Tier,
+    pub scorer: String,
+    pub reasons: Vec<Reason>,
+    pub actions: Vec<Planned>,
+    /// Actions the guards removed, with the guard that removed them.
+    pub suppressed: Vec<(Action, GuardHit)>,
+    /// A human should look (soft tier, or an act-tier action suppressed by a guard).
+    pub escalate: bool,
+    /// This decision tripped the circuit breaker.
+    pub breaker_tripped: bool,
+}
+
+/// Tier for a confidence under the configured thresholds.
+pub fn tier(confidence: f64, cfg: &ResponseConfig) -> Tier {
+    if confidence >= cfg.act_threshold {
+        Tier::Act
+    } else if confidence >= cfg.soft_threshold {
+        Tier::Soft
+    } else {
+        Tier::AuditOnly
+    }
+}
+
+/// The actions a tier calls for on this incident's entity, before guards.
+pub fn plan(incident: &IncidentView, tier: Tier, cfg: &ResponseConfig) -> Vec<Action> {
+    let t = &cfg.ttl;
+    match (tier, &incident.entity) {
+        (Tier::AuditOnly, _) => Vec::new(),
+        (Tier::Act, Entity::Host { host }) => host
+            .ip()
+            .map(|addr| Action::Block {
+                addr,
+                prefix: if addr.is_ipv4() { 32 } else { 128 },
+                ttl_secs: t.block_secs,
+            })
+            .into_iter()
+            .collect(),
+        (Tier::Soft, Entity::Host { host }) => host
+            .ip()
+            .map(|addr| Action::RateLimit {
+                addr,
+                per_minute: cfg.rate_limit_per_minute,
+                ttl_secs: t.rate_limit_secs,
+            })
+            .into_iter()
+            .collect(),
+        (Tier::Act, Entity::Process { pid, start_ns, exe }) => {
+            let mut v = vec![Action::Kill {
+                pid: *pid,
+                start_ns: *start_ns,
+                exe: exe.clone(),
+                tree: true,
+            }];
+            if let Some(unit) = service_unit(incident) {
+                v.push(Action::Quarantine {
+                    unit,
+                    mode: QuarantineMode::CutNetwork,
+                    ttl_secs: t.quarantine_secs,
+                });
+            }
+            if !exe.is_empty() && !exe.starts_with("/usr/") && !exe.starts_with("/bin/") {
+                v.push(Action::DenyExec {
+                    path: exe.clone(),
+                    ttl_secs: t.deny_exec_secs,
+                });
+            }
+            v
+        }
+        (Tier::Soft, Entity::Process { .. }) => service_unit(incident)
+            .map(|unit| Action::Throttle {
+                unit,
+                cpu_percent: cfg.throttle_cpu_percent,
+                ttl_secs: t.throttle_secs,
+            })
+            .into_iter()
+            .collect(),
+        (_, Entity::User { .. }) => Vec::new(),
+    }
+}
+
+/// A service unit worth quarantining (not a login session scope or the init scope).
+fn service_unit(incident: &IncidentView) -> Option<String> {
+    incident.unit.clone().filter(|u| u.ends_with(".service"))
+}
+
+/// Decide on one scored incident. `budget` is the agent's running action budget.
+pub fn decide(
+    incident: &IncidentView,
+    score: Score,
+    cfg: &ResponseConfig,
+    ctx: &HostContext,
+    budget: &mut Budget,
+    now: DateTime<Utc>,
+) -> Decision {
+    let tier = tier(score.confidence, cfg);
+    let mut actions = Vec::new();
+    let mut suppressed = Vec::new();
+    let mut breaker_tripped = false;
+    for action in plan(incident, tier, cfg) {
+        if let Some(hit) = guard::check(&action, incident, cfg, ctx) {
+            suppressed.push((action, hit));
+            continue;
+        }
+        let dry_run = if cfg.mode == Mode::DryRun
+            || !cfg.enforce.contains(&action.kind())
+            || budget.tripped_until(now).is_some()
+        {
+            true
+        } else if budget.spend(now, &cfg.budget) {
+            false
+        } else {
+            breaker_tripped = true;
+            true
+        };
+        actions.push(Planned {
+            reversal: action.reversal(),
+            dry_run,
+            action,
+        });
+    }
+    let escalate =
+        tier == Tier::Soft || (tier == Tier::Act && !suppressed.is_empty()) || breaker_tripped;
+    Decision {
+        ts: now,
+        incident_id: incident.id,
+        confidence: score.confidence,
+        tier,
+        scorer: score.scorer,
+        reasons: score.reasons,
+        actions,
+        suppressed,
+        escalate,
+        breaker_tripped,
+    }
+}
+
+/// Kinds a decision would enforce under `cfg` right now (for status output).
+pub fn enforced_kinds(cfg: &ResponseConfig) -> Vec<ActionKind> {
+    if cfg.mode == Mode::DryRun {
+        Vec::new()
+    } else {
+        cfg.enforce.clone()
+    }
+}

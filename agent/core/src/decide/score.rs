@@ -1,0 +1,124 @@
+//! Scoring: an incident in, a confidence in [0,1] and its reasons out.
+//!
+//! [`Scorer`] is the seam the local model plugs into. Until it lands, [`EvidenceScorer`] fills
+//! it: a transparent sum of a per-detector prior (an estimate of that detector's precision), a
+//! bonus for independent detectors agreeing, and a bonus for a sustained incident.
+
+use serde::{Deserialize, Serialize};
+
+use crate::finding::{Entity, Severity};
+
+/// One finding of an incident, as the scorer sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingView {
+    pub detector: String,
+    pub technique: String,
+    pub severity: Severity,
+}
+
+/// What the decision layer knows about an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentView {
+    pub id: i64,
+    pub entity: Entity,
+    pub findings: Vec<FindingView>,
+    /// systemd unit of the process, when the entity is a process and the unit is known.
+    pub unit: Option<String>,
+    /// The local user involved, when known.
+    pub user: Option<String>,
+}
+
+/// One term of a score, for the decision record and `innerwarden incidents`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    pub feature: String,
+    pub contribution: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    /// In [0,1].
+    pub confidence: f64,
+    pub reasons: Vec<Reason>,
+    /// Which scorer produced it (`evidence-v1`, or a model file's version).
+    pub scorer: String,
+}
+
+pub trait Scorer: Send {
+    fn score(&self, incident: &IncidentView) -> Score;
+}
+
+/// The interim, rule-of-thumb scorer (documented fallback when no model file is present).
+#[derive(Debug, Default, Clone)]
+pub struct EvidenceScorer;
+
+/// Prior confidence that a finding of this detector is a true attack.
+pub fn detector_prior(detector: &str, severity: Severity) -> f64 {
+    match detector {
+        // Five failures in a minute from one source: usually a bot, sometimes a lost password.
+        "ssh_bruteforce" => 0.75,
+        // Real installers do pipe curl into sh; the command alone is not proof.
+        "pipe_to_shell" => 0.70,
+        // Build trees and installers run from /tmp; memfd execution (critical/high) rarely is.
+        "exec_from_tmp" if severity >= Severity::High => 0.80,
+        "exec_from_tmp" => 0.45,
+        _ => match severity {
+            Severity::Low => 0.20,
+            Severity::Medium => 0.45,
+            Severity::High => 0.70,
+            Severity::Critical => 0.85,
+        },
+    }
+}
+
+impl Scorer for EvidenceScorer {
+    fn score(&self, incident: &IncidentView) -> Score {
+        let mut reasons = Vec::new();
+        let best = incident
+            .findings
+            .iter()
+            .map(|f| (detector_prior(&f.detector, f.severity), f))
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        let Some((prior, top)) = best else {
+            return Score {
+                confidence: 0.0,
+                reasons,
+                scorer: "evidence-v1".into(),
+            };
+        };
+        reasons.push(Reason {
+            feature: format!("prior:{}", top.detector),
+            contribution: prior,
+        });
+        let mut detectors: Vec<&str> = incident
+            .findings
+            .iter()
+            .map(|f| f.detector.as_str())
+            .collect();
+        detectors.sort_unstable();
+        detectors.dedup();
+        if detectors.len() > 1 {
+            let bonus = 0.10 * (detectors.len() - 1).min(2) as f64;
+            reasons.push(Reason {
+                feature: format!("independent_detectors:{}", detectors.len()),
+                contribution: bonus,
+            });
+        }
+        if incident.findings.len() > 1 {
+            reasons.push(Reason {
+                feature: format!("sustained:{}_findings", incident.findings.len()),
+                contribution: 0.10,
+            });
+        }
+        let confidence = reasons
+            .iter()
+            .map(|r| r.contribution)
+            .sum::<f64>()
+            .clamp(0.0, 1.0);
+        Score {
+            confidence,
+            reasons,
+            scorer: "evidence-v1".into(),
+        }
+    }
+}

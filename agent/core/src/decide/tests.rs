@@ -1,0 +1,210 @@
+use std::net::IpAddr;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::action::{Action, ActionKind};
+use super::config::{Cidr, Mode, ResponseConfig};
+use super::guard::{Budget, GuardHit, HostContext};
+use super::score::{EvidenceScorer, FindingView, IncidentView, Scorer};
+use super::*;
+use crate::finding::{Entity, Severity};
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).expect("in range")
+}
+
+fn brute(host: &str, findings: usize) -> IncidentView {
+    IncidentView {
+        id: 1,
+        entity: Entity::Host {
+            host: host.parse().expect("host"),
+        },
+        findings: (0..findings)
+            .map(|_| FindingView {
+                detector: "ssh_bruteforce".into(),
+                technique: "T1110.001".into(),
+                severity: Severity::High,
+            })
+            .collect(),
+        unit: None,
+        user: None,
+    }
+}
+
+fn enforcing() -> ResponseConfig {
+    ResponseConfig {
+        mode: Mode::Enforce,
+        enforce: ActionKind::ALL.to_vec(),
+        ..ResponseConfig::default()
+    }
+}
+
+fn run(inc: &IncidentView, cfg: &ResponseConfig, ctx: &HostContext, b: &mut Budget) -> Decision {
+    decide(inc, EvidenceScorer.score(inc), cfg, ctx, b, now())
+}
+
+#[test]
+fn tiers_follow_the_thresholds() {
+    let cfg = ResponseConfig::default();
+    assert_eq!(tier(0.85, &cfg), Tier::Act);
+    assert_eq!(tier(0.84, &cfg), Tier::Soft);
+    assert_eq!(tier(0.50, &cfg), Tier::Soft);
+    assert_eq!(tier(0.49, &cfg), Tier::AuditOnly);
+}
+
+#[test]
+fn one_brute_force_window_rate_limits_and_escalates_a_sustained_one_blocks() {
+    let cfg = enforcing();
+    let ctx = HostContext::default();
+    let d = run(&brute("203.0.113.5", 1), &cfg, &ctx, &mut Budget::default());
+    assert_eq!(d.tier, Tier::Soft);
+    assert!(d.escalate);
+    assert!(matches!(d.actions[0].action, Action::RateLimit { .. }));
+    let d = run(&brute("203.0.113.5", 2), &cfg, &ctx, &mut Budget::default());
+    assert_eq!(d.tier, Tier::Act);
+    assert!(!d.actions[0].dry_run);
+    assert!(matches!(
+        d.actions[0].action,
+        Action::Block {
+            prefix: 32,
+            ttl_secs: 3600,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn dry_run_record_differs_from_enforced_only_in_dry_run() {
+    let inc = brute("203.0.113.5", 2);
+    let ctx = HostContext::default();
+    let enforced = run(&inc, &enforcing(), &ctx, &mut Budget::default());
+    let dry = run(
+        &inc,
+        &ResponseConfig::default(),
+        &ctx,
+        &mut Budget::default(),
+    );
+    let mut a = serde_json::to_value(&enforced).expect("json");
+    let b = serde_json::to_value(&dry).expect("json");
+    assert_eq!(a["actions"][0]["dry_run"], false);
+    assert_eq!(b["actions"][0]["dry_run"], true);
+    a["actions"][0]["dry_run"] = true.into();
+    assert_eq!(a, b, "nothing but dry_run may differ");
+}
+
+#[test]
+fn kinds_not_enforced_stay_dry_run() {
+    let cfg = ResponseConfig {
+        mode: Mode::Enforce,
+        enforce: vec![ActionKind::Kill],
+        ..ResponseConfig::default()
+    };
+    let d = run(
+        &brute("203.0.113.5", 2),
+        &cfg,
+        &HostContext::default(),
+        &mut Budget::default(),
+    );
+    assert!(d.actions[0].dry_run, "block is not enforced");
+}
+
+#[test]
+fn guards_protect_loopback_admin_sessions_and_management_networks() {
+    let mut cfg = enforcing();
+    cfg.allow.management_cidrs = vec!["10.20.0.0/16".parse().expect("cidr")];
+    let ctx = HostContext {
+        admin_sources: vec!["198.51.100.7".parse().expect("ip")],
+        ..HostContext::default()
+    };
+    for (host, want) in [
+        ("127.0.0.1", "allowlisted_source"),
+        ("::ffff:198.51.100.7", "admin_session"),
+        ("10.20.3.4", "management_network"),
+    ] {
+        let d = run(&brute(host, 2), &cfg, &ctx, &mut Budget::default());
+        assert!(d.actions.is_empty(), "{host}");
+        let hit = serde_json::to_value(&d.suppressed[0].1).expect("json");
+        assert_eq!(hit["guard"], want, "{host}");
+        assert!(d.escalate, "a suppressed act-tier action is escalated");
+    }
+}
+
+#[test]
+fn never_kill_init_or_the_agent() {
+    let cfg = enforcing();
+    let ctx = HostContext {
+        agent_pid: 4242,
+        ..HostContext::default()
+    };
+    for pid in [1, 4242] {
+        let inc = IncidentView {
+            id: 2,
+            entity: Entity::Process {
+                pid,
+                start_ns: 1,
+                exe: "/tmp/x".into(),
+            },
+            findings: vec![
+                FindingView {
+                    detector: "exec_from_tmp".into(),
+                    technique: "T1620".into(),
+                    severity: Severity::Critical,
+                };
+                2
+            ],
+            unit: None,
+            user: None,
+        };
+        let d = run(&inc, &cfg, &ctx, &mut Budget::default());
+        assert!(
+            d.suppressed
+                .iter()
+                .any(|(a, h)| matches!(a, Action::Kill { .. })
+                    && matches!(h, GuardHit::ProtectedProcess { .. }))
+        );
+        assert!(
+            !d.actions
+                .iter()
+                .any(|p| matches!(p.action, Action::Kill { .. }))
+        );
+    }
+}
+
+#[test]
+fn budget_trips_the_breaker_into_dry_run() {
+    let mut cfg = enforcing();
+    cfg.budget.max_actions = 2;
+    let ctx = HostContext::default();
+    let mut b = Budget::default();
+    let results: Vec<Decision> = (1..=4)
+        .map(|i| run(&brute(&format!("203.0.113.{i}"), 2), &cfg, &ctx, &mut b))
+        .collect();
+    assert!(!results[0].actions[0].dry_run);
+    assert!(!results[1].actions[0].dry_run);
+    assert!(results[2].actions[0].dry_run && results[2].breaker_tripped);
+    assert!(
+        results[3].actions[0].dry_run && !results[3].breaker_tripped,
+        "still open"
+    );
+    assert!(
+        b.tripped_until(now() + TimeDelta::seconds(901)).is_none(),
+        "closes after cooldown"
+    );
+}
+
+#[test]
+fn cidrs_parse_and_match() {
+    let c: Cidr = "192.0.2.0/24".parse().expect("cidr");
+    assert!(c.contains("192.0.2.200".parse::<IpAddr>().expect("ip")));
+    assert!(!c.contains("192.0.3.1".parse::<IpAddr>().expect("ip")));
+    let c: Cidr = "2001:db8::/32".parse().expect("cidr");
+    assert!(c.contains("2001:db8:1::1".parse::<IpAddr>().expect("ip")));
+    assert!(
+        "0.0.0.0/0"
+            .parse::<Cidr>()
+            .expect("any")
+            .contains("8.8.8.8".parse().expect("ip"))
+    );
+    assert!("10.0.0.0/33".parse::<Cidr>().is_err());
+    assert!("nonsense".parse::<Cidr>().is_err());
+}
