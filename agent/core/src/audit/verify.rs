@@ -38,8 +38,9 @@ pub struct VerifyReport {
     pub head: Option<Head>,
     /// Highest record `seq` covered by a valid checkpoint.
     pub last_checkpoint_seq: Option<u64>,
-    /// Records after the expected head (written but not yet acknowledged in the store, e.g. a
-    /// crash between the file write and the store update). Chained, but not anchored.
+    /// Records after the expected head, or all of them when no head is known (written but not
+    /// acknowledged in the store, e.g. a crash between the file write and the store update).
+    /// Chained, and signed if a checkpoint covers them, but not anchored by the head.
     pub records_after_head: u64,
 }
 
@@ -270,8 +271,8 @@ where
             report.checkpoints_checked += 1;
             report.last_checkpoint_seq = report.last_checkpoint_seq.max(Some(rec.seq));
         }
-        if let Some(head) = expected_head {
-            if head.seq == rec.seq && head.hash != rec.hash {
+        match expected_head {
+            Some(head) if head.seq == rec.seq && head.hash != rec.hash => {
                 return Err(VerifyError::HeadMismatch {
                     line,
                     seq: rec.seq,
@@ -279,9 +280,8 @@ where
                     record_hash: rec.hash,
                 });
             }
-            if rec.seq > head.seq {
-                report.records_after_head += 1;
-            }
+            Some(head) if rec.seq <= head.seq => {}
+            _ => report.records_after_head += 1,
         }
         report.records += 1;
         expected_seq = rec.seq.saturating_add(1);
