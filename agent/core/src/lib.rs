@@ -13,6 +13,7 @@
 //! - [`config`]: the TOML configuration, validated into checked types.
 //! - [`engine`]: the per-event step (enrich → detect → group) the live pipeline and replay share.
 
+pub mod audit;
 pub mod config;
 pub mod decide;
 pub mod detect;

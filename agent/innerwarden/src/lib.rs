@@ -3,13 +3,18 @@
 //! # Layout
 //! - [`cli`]: one file per subcommand; `main.rs` only parses and dispatches.
 //! - [`channel`]: bounded channels with named drop counters.
+//! - [`pipeline`]: the loop from the event channel through the engine to the sink.
 //! - [`sensor`]: eBPF, journald and auth.log sensors.
 //! - [`procfs`]: the /proc scan that seeds the process table.
+//! - [`store`]: the SQLite store (events, findings, incidents, actions, audit anchors, positions).
+//! - [`audit_log`]: the audit file, node key, checkpoints and verification glue.
 //! - [`logging`]: tracing setup.
 
+pub mod audit_log;
 pub mod channel;
 pub mod cli;
 pub mod logging;
 pub mod pipeline;
 pub mod procfs;
 pub mod sensor;
+pub mod store;

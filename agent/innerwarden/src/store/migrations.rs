@@ -1,0 +1,82 @@
+//! Versioned schema migrations. `MIGRATIONS[i]` takes the database from `user_version = i` to
+//! `i + 1`. Append only: never edit a migration that has shipped.
+//!
+//! Timestamps are INTEGER nanoseconds since the Unix epoch (UTC), so they compare and prune
+//! cheaply and round-trip exactly; severities and states are their snake_case names.
+
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+CREATE TABLE events (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts      INTEGER NOT NULL,
+    source  TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    pid     INTEGER,
+    json    TEXT NOT NULL
+);
+CREATE INDEX events_ts ON events(ts);
+CREATE INDEX events_kind ON events(kind, id);
+
+CREATE TABLE incidents (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    first_ts      INTEGER NOT NULL,
+    last_ts       INTEGER NOT NULL,
+    entity_key    TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    severity      TEXT NOT NULL CHECK (severity IN ('low','medium','high','critical')),
+    status        TEXT NOT NULL CHECK (status IN ('open','closed')),
+    finding_count INTEGER NOT NULL DEFAULT 0,
+    audit_seq     INTEGER
+);
+CREATE INDEX incidents_open_entity ON incidents(entity_key, status, last_ts);
+
+CREATE TABLE findings (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts          INTEGER NOT NULL,
+    detector    TEXT NOT NULL,
+    technique   TEXT NOT NULL,
+    severity    TEXT NOT NULL CHECK (severity IN ('low','medium','high','critical')),
+    entity_key  TEXT NOT NULL,
+    entity      TEXT NOT NULL,
+    summary     TEXT NOT NULL,
+    evidence    TEXT NOT NULL,
+    incident_id INTEGER NOT NULL REFERENCES incidents(id),
+    audit_seq   INTEGER
+);
+CREATE INDEX findings_incident ON findings(incident_id, ts);
+
+CREATE TABLE actions (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id INTEGER REFERENCES incidents(id),
+    kind        TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    dry_run     INTEGER NOT NULL CHECK (dry_run IN (0, 1)),
+    ttl_secs    INTEGER,
+    expires_at  INTEGER,
+    state       TEXT NOT NULL,
+    audit_seq   INTEGER,
+    reason      TEXT NOT NULL
+);
+CREATE INDEX actions_expiry ON actions(state, expires_at);
+
+CREATE TABLE audit_checkpoints (
+    seq         INTEGER PRIMARY KEY,
+    record_hash TEXT NOT NULL,
+    ts          TEXT NOT NULL,
+    node_key    TEXT NOT NULL,
+    signature   TEXT NOT NULL
+);
+
+CREATE TABLE audit_head (
+    id   INTEGER PRIMARY KEY CHECK (id = 0),
+    seq  INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+
+CREATE TABLE positions (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
+];
