@@ -8,10 +8,13 @@
 //! - [`decode`]: the one decode point per source (kernel ring-buffer records, auth-log lines).
 //! - [`proctable`]: the single process table (ancestry, uid, exe, cmdline, unit) all detectors share.
 //! - [`detect`]: detectors, turning events into [`finding::Finding`]s.
+//! - [`qa`]: replay quality checks against labelled third-party logs (fail2ban, loghub).
 //! - [`finding`]: findings and the incidents that group them.
 //! - [`audit`]: the hash-chained audit record format, checkpoints and verification.
 //! - [`config`]: the TOML configuration, validated into checked types.
 //! - [`engine`]: the per-event step (enrich → detect → group) the live pipeline and replay share.
 
+pub mod decode;
 pub mod event;
 pub mod finding;
+pub mod qa;
