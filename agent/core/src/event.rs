@@ -285,6 +285,10 @@ pub struct AuthFailure {
     /// How many failures this one line stands for (PAM "N more", "message repeated N times").
     #[serde(default = "one")]
     pub count: u32,
+    /// The PAM service name (`login`, `vsftpd`, ...) when `service` is [`AuthService::Pam`] or
+    /// the line came from a PAM module. Optional, omitted when absent: contract v1 unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pam_service: Option<String>,
 }
 
 fn one() -> u32 {

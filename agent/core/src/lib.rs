@@ -8,6 +8,7 @@
 //! - [`decode`]: the one decode point per source (kernel ring-buffer records, auth-log lines).
 //! - [`proctable`]: the single process table (ancestry, uid, exe, cmdline, unit) all detectors share.
 //! - [`detect`]: detectors, turning events into [`finding::Finding`]s.
+//! - [`qa`]: replay quality checks against labelled third-party logs (fail2ban, loghub).
 //! - [`finding`]: findings and the incidents that group them.
 //! - [`audit`]: the hash-chained audit record format, checkpoints and verification.
 //! - [`config`]: the TOML configuration, validated into checked types.
@@ -16,9 +17,11 @@
 pub mod audit;
 pub mod config;
 pub mod decide;
+pub mod decode;
 pub mod detect;
 pub mod engine;
 pub mod event;
 pub mod finding;
 pub mod proctable;
+pub mod qa;
 pub mod replay;

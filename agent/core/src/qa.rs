@@ -1,0 +1,44 @@
+//! Replay quality checks: the auth decoder judged against labelled third-party logs.
+//!
+//! Pure functions over file *contents* (the caller reads the files), used by
+//! `tests/replay_qa.rs` and by the `innerwarden bench replay` / `replay-qa` commands.
+//!
+//! - [`fail2ban`]: fail2ban's filter test files (`# failJSON: {...}` labels the next log line).
+//! - [`loghub`]: loghub's OpenSSH_2k with its per-line template ids.
+//! - [`bench_replay_lines`]: decoder throughput.
+
+pub mod fail2ban;
+pub mod loghub;
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+use crate::decode::authlog::{LineContext, LineOutcome, SessionDecoder};
+use crate::event::Source;
+
+/// The fixed reference time replays use (year inference of `Mmm dd` dates).
+pub fn replay_context() -> LineContext {
+    // 2026-12-31T23:59:59Z as a unix timestamp: in range, so the conversion cannot fail.
+    let now = DateTime::<Utc>::from_timestamp(1_798_761_599, 0)
+        .unwrap_or_else(|| unreachable!("constant timestamp is in range"));
+    LineContext::new(now, Source::Authlog)
+}
+
+/// Decode every line through one [`SessionDecoder`]; returns (lines, seconds, events).
+/// This is the whole per-line cost the auth sensors pay (prefix split, dispatch, decode, event
+/// construction), without I/O.
+pub fn bench_replay_lines(lines: &[String]) -> (usize, f64) {
+    let mut dec = SessionDecoder::new(replay_context());
+    let start = Instant::now();
+    let mut events = 0usize;
+    for l in lines {
+        if let LineOutcome::Event(e) = dec.decode_line(l) {
+            events += usize::from(e.v > 0);
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    // Keep the loop observable so it is not optimised away.
+    std::hint::black_box(events);
+    (lines.len(), secs)
+}
