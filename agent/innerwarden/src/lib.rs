@@ -16,5 +16,6 @@ pub mod cli;
 pub mod logging;
 pub mod pipeline;
 pub mod procfs;
+pub mod recorder;
 pub mod sensor;
 pub mod store;

@@ -6,7 +6,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use innerwarden_core::config::Config;
 
+pub mod audit;
 pub mod check_config;
+pub mod events;
+pub mod incidents;
+pub mod replay;
+pub mod table;
 
 /// Default configuration path; a missing file here means "documented defaults".
 pub const DEFAULT_CONFIG: &str = "/etc/innerwarden/config.toml";
@@ -32,6 +37,14 @@ pub struct Cli {
 pub enum Command {
     /// Validate the configuration and print the effective settings.
     CheckConfig(check_config::Args),
+    /// Feed JSONL events or raw auth-log lines through the pipeline.
+    Replay(replay::Args),
+    /// Show recent raw events from the store.
+    Events(events::Args),
+    /// Show incidents, or one incident with its findings.
+    Incidents(incidents::Args),
+    /// Audit log operations.
+    Audit(audit::Args),
 }
 
 /// Read and validate the configuration. A missing file at the default path means defaults;
@@ -66,5 +79,9 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 pub fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match &cli.command {
         Command::CheckConfig(args) => check_config::run(&cli, args),
+        Command::Replay(args) => replay::run(&cli, args),
+        Command::Events(args) => events::run(&cli, args),
+        Command::Incidents(args) => incidents::run(&cli, args),
+        Command::Audit(args) => audit::run(&cli, args),
     }
 }

@@ -1,0 +1,140 @@
+//! The pipeline's real sink: raw events into SQLite, findings into the audit log first and then
+//! into SQLite rows that reference their audit `seq`, incidents opened recorded in both.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use innerwarden_core::audit::AuditKind;
+use innerwarden_core::config::Config;
+use innerwarden_core::event::Event;
+use innerwarden_core::finding::Finding;
+use serde_json::json;
+
+use crate::audit_log::{AuditLog, CheckpointPolicy};
+use crate::pipeline::{Recorded, Sink};
+use crate::store::Store;
+
+/// File name of the SQLite database inside the state directory.
+pub const DB_FILE: &str = "innerwarden.db";
+
+/// Path of the database for a state directory.
+pub fn db_path(state_dir: &Path) -> PathBuf {
+    state_dir.join(DB_FILE)
+}
+
+/// Open the store (creating the state directory with mode 0700 if needed).
+pub fn open_store(state_dir: &Path) -> anyhow::Result<Store> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(state_dir)
+        .with_context(|| format!("creating state directory {}", state_dir.display()))?;
+    let path = db_path(state_dir);
+    Store::open(&path).with_context(|| format!("opening database {}", path.display()))
+}
+
+/// Records into the store and the audit log of one state directory.
+pub struct StoreSink {
+    store: Store,
+    audit: Option<AuditLog>,
+    incident_window: chrono::Duration,
+    retention_rows: u64,
+    retention_age: Duration,
+    last_prune: Instant,
+}
+
+impl StoreSink {
+    /// Open the store and the audit log under `cfg.agent.state_dir`, verifying the existing
+    /// audit trail first (a tampered trail stops the agent rather than being extended).
+    pub fn open(cfg: &Config) -> anyhow::Result<Self> {
+        let dir = &cfg.agent.state_dir;
+        let store = open_store(dir)?;
+        let policy = CheckpointPolicy {
+            every_records: cfg.audit.checkpoint_every_records,
+            every: Duration::from_secs(cfg.audit.checkpoint_every_secs),
+        };
+        let audit = AuditLog::open_with(dir, &store, policy)
+            .with_context(|| format!("opening the audit log in {}", dir.display()))?;
+        Ok(Self {
+            store,
+            audit: Some(audit),
+            incident_window: chrono::Duration::seconds(
+                i64::try_from(cfg.storage.incident_window_secs).unwrap_or(i64::MAX / 2_000_000_000),
+            ),
+            retention_rows: cfg.storage.event_retention_rows,
+            retention_age: Duration::from_secs(cfg.storage.event_retention_days * 86_400),
+            last_prune: Instant::now(),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Append one audit record (used by `run` for agent start/stop and configuration).
+    pub fn audit(&mut self, kind: AuditKind, payload: serde_json::Value) -> anyhow::Result<u64> {
+        let log = self.audit.as_mut().context("audit log already closed")?;
+        Ok(log.append(kind, payload)?.seq)
+    }
+}
+
+impl Sink for StoreSink {
+    fn events(&mut self, batch: &[Event]) -> anyhow::Result<()> {
+        self.store
+            .insert_events(batch)
+            .context("storing a batch of events")
+    }
+
+    fn finding(&mut self, finding: &Finding) -> anyhow::Result<Recorded> {
+        let payload = serde_json::to_value(finding).context("encoding a finding")?;
+        let seq = self.audit(AuditKind::Finding, payload)?;
+        let rec = self
+            .store
+            .record_finding(finding, Some(seq), self.incident_window)
+            .context("storing a finding")?;
+        if rec.new_incident {
+            self.audit(
+                AuditKind::Incident,
+                json!({
+                    "incident_id": rec.incident_id,
+                    "opened_by_finding_seq": seq,
+                    "entity": finding.entity,
+                    "severity": finding.severity,
+                    "title": finding.summary,
+                }),
+            )?;
+        }
+        Ok(Recorded {
+            finding_id: rec.finding_id,
+            incident_id: rec.incident_id,
+            new_incident: rec.new_incident,
+            audit_seq: seq,
+        })
+    }
+
+    fn tick(&mut self) -> anyhow::Result<()> {
+        if let Some(log) = self.audit.as_mut() {
+            log.tick().context("audit checkpoint")?;
+        }
+        if self.last_prune.elapsed() >= Duration::from_secs(60) {
+            self.last_prune = Instant::now();
+            let pruned = self
+                .store
+                .prune_events(self.retention_rows, self.retention_age)
+                .context("pruning events")?;
+            if pruned > 0 {
+                tracing::debug!(pruned, "event retention");
+            }
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> anyhow::Result<()> {
+        if let Some(log) = self.audit.take() {
+            log.close().context("closing the audit log")?;
+        }
+        Ok(())
+    }
+}
