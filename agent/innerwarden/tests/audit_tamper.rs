@@ -7,84 +7,18 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use innerwarden::audit_log::{
-    AUDIT_FILE, AuditLog, AuditLogError, AuditVerifyError, CheckpointPolicy, NODE_KEY_FILE,
-    TrustedKey, verify,
+    AUDIT_FILE, AuditLog, AuditLogError, AuditVerifyError, NODE_KEY_FILE, TrustedKey, verify,
 };
-use innerwarden::store::Store;
 use innerwarden_core::audit::{AuditKind, AuditRecord, Checkpoint, CheckpointError, VerifyError};
 use proptest::prelude::*;
 use serde_json::json;
 
-struct Fixture {
-    dir: tempfile::TempDir,
-    store: Store,
-}
+mod common;
 
-impl Fixture {
-    /// `n` finding records; `close` adds the final checkpoint.
-    fn build(n: u64, close: bool) -> Fixture {
-        Self::with_payloads(
-            (0..n).map(|i| json!({ "n": i, "detector": "ssh_bruteforce" })),
-            close,
-        )
-    }
-
-    fn with_payloads(
-        payloads: impl IntoIterator<Item = serde_json::Value>,
-        close: bool,
-    ) -> Fixture {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path().join("state.db")).expect("store opens");
-        let policy = CheckpointPolicy {
-            every_records: 4,
-            every: Duration::from_secs(3600),
-        };
-        let mut log = AuditLog::open_with(dir.path(), &store, policy).expect("log opens");
-        for p in payloads {
-            log.append(AuditKind::Finding, p).expect("appends");
-        }
-        if close {
-            log.close().expect("closes");
-        }
-        Fixture { dir, store }
-    }
-
-    fn state(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn lines(&self) -> Vec<String> {
-        let text = fs::read_to_string(self.state().join(AUDIT_FILE)).expect("reads log");
-        text.lines().map(str::to_owned).collect()
-    }
-
-    fn write_lines(&self, lines: &[String]) {
-        let mut text = lines.join("\n");
-        text.push('\n');
-        fs::write(self.state().join(AUDIT_FILE), text).expect("writes log");
-    }
-
-    fn verify(&self) -> Result<innerwarden_core::audit::VerifyReport, AuditVerifyError> {
-        verify(self.state(), &self.store, &TrustedKey::NodeKey)
-    }
-
-    fn tamper(&self) -> VerifyError {
-        match self.verify() {
-            Ok(report) => panic!("tampering not detected: {report:?}"),
-            Err(AuditVerifyError::Tampered { source, .. }) => source,
-            Err(other) => panic!("expected a tamper finding, got {other}"),
-        }
-    }
-
-    fn node_key(&self) -> SigningKey {
-        innerwarden::audit_log::load_node_key(self.state()).expect("key loads")
-    }
-}
+use common::Fixture;
 
 /// Rewrite line `idx` (0-based) with a changed payload and a correctly recomputed hash.
 fn rehash_edit(lines: &mut [String], idx: usize) {
@@ -413,6 +347,19 @@ fn a_file_ahead_of_the_head_is_a_crash_not_tampering() {
         fx.store.audit_head().expect("reads").map(|h| h.seq),
         log.head().map(|h| h.0)
     );
+}
+
+#[test]
+fn a_second_writer_is_refused() {
+    let fx = Fixture::build(2, true);
+    let first = AuditLog::open(fx.state(), &fx.store).expect("opens");
+    let second = AuditLog::open(fx.state(), &fx.store);
+    assert!(
+        matches!(second, Err(AuditLogError::Locked { .. })),
+        "{second:?}"
+    );
+    drop(first);
+    AuditLog::open(fx.state(), &fx.store).expect("opens once the first is gone");
 }
 
 fn payload() -> impl Strategy<Value = serde_json::Value> {
