@@ -7,11 +7,11 @@
 //! timeout so a concurrent reader (the CLI) never fails the agent's write.
 //!
 //! # Layout
-//! - [`migrations`]: the ordered schema migrations (`PRAGMA user_version`).
-//! - [`events`]: bounded event history and its retention.
-//! - [`incidents`]: findings, incident grouping and the CLI's queries.
-//! - [`audit`]: audit head and checkpoints.
-//! - [`positions`]: the [`crate::sensor::PositionStore`] implementation.
+//! - `migrations`: the ordered schema migrations (`PRAGMA user_version`).
+//! - `events`: bounded event history and its retention.
+//! - `incidents`: findings, incident grouping and the CLI's queries.
+//! - `audit`: audit head and checkpoints.
+//! - `positions`: the [`crate::sensor::PositionStore`] implementation.
 
 mod audit;
 mod events;
