@@ -116,3 +116,22 @@ fn head_beyond_the_end_is_truncation() {
         "{err}"
     );
 }
+
+proptest::proptest! {
+    /// Any single-byte change anywhere in any line is detected.
+    #[test]
+    fn any_flipped_byte_is_detected(
+        line_pick in proptest::prelude::any::<proptest::sample::Index>(),
+        byte_pick in proptest::prelude::any::<proptest::sample::Index>(),
+        xor in 1u8..=255,
+    ) {
+        let (lines, cps, head) = log();
+        let mut raw: Vec<Vec<u8>> = lines.into_iter().map(String::into_bytes).collect();
+        let l = line_pick.index(raw.len());
+        let b = byte_pick.index(raw[l].len());
+        raw[l][b] ^= xor;
+        let numbered = raw.iter().enumerate().map(|(i, l)| (i + 1, l.as_slice()));
+        let result = verify_log(numbered, &cps, &key().verifying_key(), Some(&head));
+        proptest::prop_assert!(result.is_err(), "line {} byte {} ^ {:#x} undetected", l + 1, b, xor);
+    }
+}

@@ -24,7 +24,7 @@
 pub mod key;
 pub mod verify;
 
-use std::fs::{DirBuilder, File, OpenOptions};
+use std::fs::{DirBuilder, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -83,6 +83,8 @@ pub enum AuditLogError {
         #[source]
         source: AuditVerifyError,
     },
+    #[error("audit log {path} is locked by another writer (is another agent running?)")]
+    Locked { path: PathBuf },
     #[error("audit log {path} is unusable after an earlier failed write")]
     Failed { path: PathBuf },
     #[error("encoding a checkpoint record")]
@@ -117,8 +119,8 @@ impl AuditLog {
         Self::open_with(state_dir, store, CheckpointPolicy::default())
     }
 
-    /// Open (creating the state directory, node key and file on first start) and resume the
-    /// chain. The whole trail is verified first against the store's head and checkpoints and
+    /// Open (creating the state directory, node key and file on first start), take the
+    /// writer's lock, and resume the chain. The whole trail is verified first against the store's head and checkpoints and
     /// the node key; a failure is returned as [`AuditLogError::Tampered`], never repaired.
     pub fn open_with(
         state_dir: &Path,
@@ -135,6 +137,20 @@ impl AuditLog {
             .create(state_dir)
             .map_err(io_err(state_dir))?;
         let key = load_or_create_node_key(state_dir)?;
+        let path = state_dir.join(AUDIT_FILE);
+        let file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        // One writer per trail: a second agent on the same state directory would fork the chain.
+        // The advisory lock is released when the file is closed (also on a crash).
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => return Err(AuditLogError::Locked { path }),
+            Err(TryLockError::Error(e)) => return Err(io_err(&path)(e)),
+        }
         let report = verify::verify_with_key(state_dir, store, &key.verifying_key())
             .map_err(|source| AuditLogError::Tampered { source })?;
         let chain = match &report.head {
@@ -152,13 +168,6 @@ impl AuditLog {
             );
             store.set_audit_head(head)?;
         }
-        let path = state_dir.join(AUDIT_FILE);
-        let file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io_err(&path))?;
         Ok(AuditLog {
             file,
             path,

@@ -7,11 +7,11 @@
 //! timeout so a concurrent reader (the CLI) never fails the agent's write.
 //!
 //! # Layout
-//! - [`migrations`]: the ordered schema migrations (`PRAGMA user_version`).
-//! - [`events`]: bounded event history and its retention.
-//! - [`incidents`]: findings, incident grouping and the CLI's queries.
-//! - [`audit`]: audit head and checkpoints.
-//! - [`positions`]: the [`crate::sensor::PositionStore`] implementation.
+//! - `migrations`: the ordered schema migrations (`PRAGMA user_version`).
+//! - `events`: bounded event history and its retention.
+//! - `incidents`: findings, incident grouping and the CLI's queries.
+//! - `audit`: audit head and checkpoints.
+//! - `positions`: the [`crate::sensor::PositionStore`] implementation.
 
 mod audit;
 mod events;
@@ -19,6 +19,8 @@ mod incidents;
 mod migrations;
 mod positions;
 
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -35,6 +37,12 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error("creating database file {path}")]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("opening database {path}")]
     Open {
         path: PathBuf,
@@ -94,6 +102,17 @@ impl Store {
             path: path.clone(),
             source,
         };
+        // Create the file owner-only before SQLite does (its -wal and -shm files copy the
+        // database file's mode): the store holds security findings and the audit head.
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|source| StoreError::Create {
+                path: path.clone(),
+                source,
+            })?;
         let mut conn = Connection::open(&path).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")

@@ -58,6 +58,17 @@ fn migrates_from_empty_and_reopens_idempotently() {
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .expect("pragma");
     assert_eq!(mode, "wal");
+    let fk: bool = again
+        .lock()
+        .expect("lock")
+        .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+        .expect("pragma");
+    assert!(fk, "foreign keys enforced");
+    use std::os::unix::fs::PermissionsExt;
+    let perms = std::fs::metadata(dir.path().join("state.db"))
+        .expect("exists")
+        .permissions();
+    assert_eq!(perms.mode() & 0o077, 0, "owner-only database file");
 }
 
 #[test]
