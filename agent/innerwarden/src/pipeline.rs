@@ -220,6 +220,7 @@ mod tests {
                 port: None,
                 pid: None,
                 count: 1,
+                pam_service: None,
             }),
         )
     }

@@ -1,6 +1,13 @@
 //! SSH (and PAM) brute force: at least `threshold` failed authentications from one source within
 //! a sliding `window`. ATT&CK T1110.001 (Password Guessing).
 //!
+//! What counts: one failed attempt is logged by sshd as several lines (the pam_unix failure,
+//! `Failed password`, a `PAM N more` summary, the preauth disconnect). Only the line that stands
+//! for the attempt itself counts ([`attempts`]): bad credentials, invalid or refused users, and
+//! PAM failures of services other than sshd. Summaries, sshd's PAM echo and disconnects count
+//! zero. (`Invalid user X from` and the first `Failed password for invalid user X` both count,
+//! as in fail2ban.)
+//!
 //! State is one small ring of (time, count) per source, bounded by `max_tracked_sources`. After a
 //! finding the source is quiet for one window, so a long attack yields one finding per window,
 //! each carrying the failures since the previous one as evidence.
@@ -11,7 +18,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Detector, evidence};
 use crate::config::SshBruteforceConfig;
-use crate::event::{Event, Host};
+use crate::event::{AuthFailure, AuthFailureReason, AuthService, Event, EventKind, Host};
 use crate::finding::{Entity, Finding, Severity};
 use crate::proctable::ProcessTable;
 
@@ -27,6 +34,20 @@ struct SourceState {
     last_fired: Option<DateTime<Utc>>,
     users: Vec<String>,
     evidence: VecDeque<serde_json::Value>,
+}
+
+/// How many authentication attempts one failure line stands for (see the module docs).
+pub fn attempts(f: &AuthFailure) -> u32 {
+    match f.reason {
+        AuthFailureReason::BadCredentials
+        | AuthFailureReason::InvalidUser
+        | AuthFailureReason::NotAllowed => f.count.max(1),
+        AuthFailureReason::PamFailure if f.service != AuthService::Sshd => f.count.max(1),
+        AuthFailureReason::PamFailure
+        | AuthFailureReason::TooManyFailures
+        | AuthFailureReason::PreauthDisconnect
+        | AuthFailureReason::ProtocolError => 0,
+    }
 }
 
 pub struct SshBruteforce {
@@ -81,11 +102,14 @@ impl Detector for SshBruteforce {
             return;
         };
         let count = match &ev.kind {
-            crate::event::EventKind::AuthFailure(f) => f.count.max(1),
-            _ => 1,
+            EventKind::AuthFailure(f) => attempts(f),
+            _ => 0,
         };
+        if count == 0 {
+            return;
+        }
         let user = match &ev.kind {
-            crate::event::EventKind::AuthFailure(f) => f.user.clone(),
+            EventKind::AuthFailure(f) => f.user.clone(),
             _ => None,
         };
         if !self.sources.contains_key(host) {
@@ -145,7 +169,7 @@ impl Detector for SshBruteforce {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{AuthFailure, AuthFailureReason, AuthService, EventKind, Source};
+    use crate::event::Source;
 
     fn fail(secs: i64, host: &str) -> Event {
         let ts = DateTime::from_timestamp(1_700_000_000 + secs, 0).expect("in range");
@@ -160,6 +184,7 @@ mod tests {
                 port: Some(22),
                 pid: None,
                 count: 1,
+                pam_service: None,
             }),
         )
     }
@@ -198,6 +223,26 @@ mod tests {
             run(&mut d, &spread).is_empty(),
             "4 per source stays under 5"
         );
+    }
+
+    #[test]
+    fn echoes_summaries_and_disconnects_do_not_count() {
+        let mut d = SshBruteforce::new(SshBruteforceConfig::default());
+        let mut evs = Vec::new();
+        for i in 0..10 {
+            for reason in [
+                AuthFailureReason::PamFailure,
+                AuthFailureReason::PreauthDisconnect,
+                AuthFailureReason::TooManyFailures,
+            ] {
+                let mut e = fail(i, "203.0.113.9");
+                if let EventKind::AuthFailure(f) = &mut e.kind {
+                    f.reason = reason;
+                }
+                evs.push(e);
+            }
+        }
+        assert!(run(&mut d, &evs).is_empty());
     }
 
     #[test]
