@@ -198,9 +198,12 @@ impl AuthlogSensor {
 
     fn count_poll(&self, p: PollStats) {
         let s = &self.stats;
-        s.rotations_total.fetch_add(u64::from(p.rotated), Ordering::Relaxed);
-        s.truncations_total.fetch_add(u64::from(p.truncated), Ordering::Relaxed);
-        s.oversized_lines_total.fetch_add(p.oversized, Ordering::Relaxed);
+        s.rotations_total
+            .fetch_add(u64::from(p.rotated), Ordering::Relaxed);
+        s.truncations_total
+            .fetch_add(u64::from(p.truncated), Ordering::Relaxed);
+        s.oversized_lines_total
+            .fetch_add(p.oversized, Ordering::Relaxed);
         if p.rotated {
             tracing::info!(path = %self.cfg.path.display(), "auth log rotated");
         }

@@ -180,7 +180,11 @@ impl Tail {
     }
 
     /// Read up to `max_batch` bytes; split complete lines into `out`. Returns bytes read.
-    fn read_available(&mut self, out: &mut Vec<String>, stats: &mut PollStats) -> io::Result<usize> {
+    fn read_available(
+        &mut self,
+        out: &mut Vec<String>,
+        stats: &mut PollStats,
+    ) -> io::Result<usize> {
         let Some((file, _, _)) = self.file.as_mut() else {
             return Ok(0);
         };
@@ -218,7 +222,9 @@ impl Tail {
 }
 
 fn take_line(buf: &mut Vec<u8>) -> String {
-    let line = String::from_utf8_lossy(buf).trim_end_matches('\r').to_owned();
+    let line = String::from_utf8_lossy(buf)
+        .trim_end_matches('\r')
+        .to_owned();
     buf.clear();
     line
 }

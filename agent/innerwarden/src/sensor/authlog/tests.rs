@@ -47,7 +47,11 @@ fn partial_line_waits_for_its_newline() {
     let mut t = Tail::new(&p, None, StartAt::Beginning);
     append(&p, "one\ntw");
     assert_eq!(poll(&mut t), ["one"]);
-    assert_eq!(t.position().map(|p| p.offset), Some(4), "offset excludes the partial line");
+    assert_eq!(
+        t.position().map(|p| p.offset),
+        Some(4),
+        "offset excludes the partial line"
+    );
     append(&p, "o\r\n");
     assert_eq!(poll(&mut t), ["two"]);
 }
@@ -63,7 +67,11 @@ fn rotation_drains_the_old_file_then_reads_the_new_one_from_zero() {
     fs::rename(&p, dir.path().join("auth.log.1")).expect("rename");
     // The writer still had the old file open: these land in auth.log.1.
     append(&dir.path().join("auth.log.1"), "b\nc-partial");
-    assert_eq!(poll(&mut t), ["b"], "missing new file: keep reading the old one");
+    assert_eq!(
+        poll(&mut t),
+        ["b"],
+        "missing new file: keep reading the old one"
+    );
     append(&p, "d\n");
     assert_eq!(poll(&mut t), ["c-partial", "d"]);
     append(&p, "e\n");
@@ -101,12 +109,16 @@ fn restart_from_saved_position_loses_and_repeats_nothing() {
     let mut t = Tail::new(&p, Some(saved), StartAt::End);
     assert_eq!(poll(&mut t), ["3", "4"]);
     // A saved position of another inode (rotated while down) reads the new file from 0.
-    let other = FilePosition { ino: saved.ino + 1, ..saved };
+    let other = FilePosition {
+        ino: saved.ino + 1,
+        ..saved
+    };
     let mut t = Tail::new(&p, Some(other), StartAt::End);
     assert_eq!(poll(&mut t), ["1", "2", "3", "4"]);
 }
 
-const FAIL: &str = "Nov 22 04:53:40 box sshd[7]: Failed password for root from 203.0.113.9 port 2222 ssh2\n";
+const FAIL: &str =
+    "Nov 22 04:53:40 box sshd[7]: Failed password for root from 203.0.113.9 port 2222 ssh2\n";
 const NOISE: &str = "Nov 22 04:53:41 box sshd[7]: something sshd never said\n";
 
 #[tokio::test]
