@@ -2,6 +2,12 @@
 //!
 //! Each sensor decodes through exactly one decoder in `innerwarden_core::decode` and hands events
 //! to the pipeline through a [`crate::channel::CountedSender`].
+//!
+//! - [`authlog`]: rotation-safe tail of `/var/log/auth.log`.
+//! - [`journald`]: `journalctl --follow --output=json` for the auth programs.
+
+pub mod authlog;
+pub mod journald;
 
 /// Where a sensor keeps its position (journald cursor, file offset) across restarts.
 /// Implemented by the SQLite store; tests use [`MemoryPositions`].
