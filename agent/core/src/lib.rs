@@ -13,5 +13,6 @@
 //! - [`config`]: the TOML configuration, validated into checked types.
 //! - [`engine`]: the per-event step (enrich → detect → group) the live pipeline and replay share.
 
+pub mod decode;
 pub mod event;
 pub mod finding;
