@@ -467,14 +467,20 @@ mod tests {
             }),
         );
         let line = serde_json::to_string(&ev).expect("serializes");
-        assert!(line.starts_with(r#"{"v":1,"ts":"2026-11-22T04:53:40Z","source":"ebpf","kind":"exec","pid":42"#), "{line}");
+        assert!(
+            line.starts_with(
+                r#"{"v":1,"ts":"2026-11-22T04:53:40Z","source":"ebpf","kind":"exec","pid":42"#
+            ),
+            "{line}"
+        );
         let back: Event = serde_json::from_str(&line).expect("parses");
         assert_eq!(back, ev);
     }
 
     #[test]
     fn misspelled_field_is_an_error() {
-        let line = r#"{"v":1,"ts":"2026-11-22T04:53:40Z","source":"ebpf","kind":"exit","pid":1,"cdoe":0}"#;
+        let line =
+            r#"{"v":1,"ts":"2026-11-22T04:53:40Z","source":"ebpf","kind":"exit","pid":1,"cdoe":0}"#;
         let err = serde_json::from_str::<Event>(line).expect_err("unknown field must be refused");
         assert!(err.to_string().contains("cdoe"), "{err}");
     }

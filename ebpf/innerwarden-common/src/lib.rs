@@ -78,7 +78,13 @@ impl Prog {
     /// Number of slots in the counter map.
     pub const COUNT: u32 = 8;
     /// Every program with a counter slot, in slot order.
-    pub const ALL: [Prog; 5] = [Prog::Exec, Prog::Fork, Prog::Exit, Prog::Tcp, Prog::FileOpen];
+    pub const ALL: [Prog; 5] = [
+        Prog::Exec,
+        Prog::Fork,
+        Prog::Exit,
+        Prog::Tcp,
+        Prog::FileOpen,
+    ];
 
     /// The stage name used in Loss events (the hook family that lost records).
     pub const fn name(self) -> &'static str {

@@ -200,7 +200,10 @@ pub unsafe trait Plain: Copy + Sized {
     fn as_bytes(&self) -> &[u8] {
         // SAFETY: no padding (trait contract), so every byte is initialised.
         unsafe {
-            core::slice::from_raw_parts((self as *const Self).cast::<u8>(), core::mem::size_of::<Self>())
+            core::slice::from_raw_parts(
+                (self as *const Self).cast::<u8>(),
+                core::mem::size_of::<Self>(),
+            )
         }
     }
 }

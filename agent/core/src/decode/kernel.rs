@@ -113,7 +113,11 @@ pub fn decode(record: &[u8], clock: &BootClock) -> Result<Event, DecodeError> {
             let r = ExitRecord::read_from(record).ok_or_else(short)?;
             EventKind::Exit(Exit {
                 pid: r.header.pid,
-                code: if r.flags & EXIT_CODE_KNOWN != 0 { r.code } else { 0 },
+                code: if r.flags & EXIT_CODE_KNOWN != 0 {
+                    r.code
+                } else {
+                    0
+                },
             })
         }
         Kind::TcpConnect | Kind::TcpAccept | Kind::TcpListen => {

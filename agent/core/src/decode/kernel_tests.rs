@@ -43,7 +43,11 @@ fn exec_record(pid: u32, filename: &str, argv: &[String]) -> ExecRecord {
 
 #[test]
 fn exec_decodes_argv_and_wall_time() {
-    let argv = vec!["/bin/true".to_owned(), "--flag".to_owned(), "x y".to_owned()];
+    let argv = vec![
+        "/bin/true".to_owned(),
+        "--flag".to_owned(),
+        "x y".to_owned(),
+    ];
     let r = exec_record(42, "/usr/bin/true", &argv);
     let ev = decode(r.as_bytes(), &CLOCK).expect("valid record");
     assert_eq!(ev.source, Source::Ebpf);
@@ -212,5 +216,11 @@ fn truncated_flag_is_reported() {
     let mut r = exec_record(1, "/bin/x", &["a".to_owned()]);
     r.flags = EXEC_ARGV_TRUNCATED;
     let ev = decode(r.as_bytes(), &CLOCK).expect("valid");
-    assert!(matches!(ev.kind, EventKind::Exec(Exec { argv_truncated: true, .. })));
+    assert!(matches!(
+        ev.kind,
+        EventKind::Exec(Exec {
+            argv_truncated: true,
+            ..
+        })
+    ));
 }

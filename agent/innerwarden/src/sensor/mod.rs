@@ -3,6 +3,8 @@
 //! Each sensor decodes through exactly one decoder in `innerwarden_core::decode` and hands events
 //! to the pipeline through a [`crate::channel::CountedSender`].
 
+pub mod ebpf;
+
 /// Where a sensor keeps its position (journald cursor, file offset) across restarts.
 /// Implemented by the SQLite store; tests use [`MemoryPositions`].
 pub trait PositionStore: Send + Sync {
