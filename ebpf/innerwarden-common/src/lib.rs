@@ -1,2 +1,114 @@
-//! The kernel → user ABI (placeholder: filled by the eBPF work).
+//! The kernel → user ABI of Inner Warden: the one definition of every record the eBPF programs
+//! write into the ring buffer and of every map key/value userspace touches.
+//!
+//! Shared by `ebpf/innerwarden-ebpf` (built for `bpfel-unknown-none`) and the agent (built with the
+//! `user` feature, which adds `aya::Pod` impls). Every record is `#[repr(C)]`, starts with a
+//! [`Header`] whose `kind` is a [`Kind`] id, and has its size asserted at compile time so a layout
+//! change is a build error on both sides, not a silent mis-decode.
+//!
+//! # Layout
+//! - [`Kind`]: explicit record ids grouped by domain with gaps (process 100.., network 200..,
+//!   file 300..; 900.. is reserved for agent-synthesised records and never appears in the ring).
+//! - [`Header`] and the records: [`ExecRecord`], [`ForkRecord`], [`ExitRecord`], [`TcpRecord`]
+//!   (connect, accept and listen), [`FileRecord`].
+//! - [`Prog`]: index of each program's slot in the per-CPU reserve-failure counter map.
+//! - [`TpLayout`]: tracepoint field offsets, read by userspace from tracefs `format` files and set
+//!   as a global at load, so no offset of one kernel build is baked into the object.
+//! - Map names shared by both sides ([`MAP_EVENTS`], ...).
 #![no_std]
+
+mod layout;
+mod records;
+
+pub use layout::{TpLayout, format_field_offset};
+pub use records::*;
+
+/// Name of the ring buffer map every program writes records into.
+pub const MAP_EVENTS: &str = "EVENTS";
+/// Name of the per-CPU `u64` array counting failed ring-buffer reservations, indexed by [`Prog`].
+pub const MAP_RESERVE_FAILURES: &str = "RESERVE_FAILURES";
+/// Name of the LPM trie of watched path prefixes (key [`PathPrefixKey`], value `u8`).
+pub const MAP_WATCHED_PREFIXES: &str = "WATCHED_PREFIXES";
+/// Name of the global holding the [`TpLayout`] set by userspace at load.
+pub const GLOBAL_TP_LAYOUT: &str = "TP_LAYOUT";
+/// Default ring buffer size in bytes (a power of two, multiple of the page size).
+pub const DEFAULT_RING_BYTES: u32 = 4 << 20;
+
+/// Length of the kernel's `comm` (task name) buffer, including the NUL.
+pub const TASK_COMM_LEN: usize = 16;
+/// Bytes kept of a path (exec filename, opened file). Longer paths are cut and flagged.
+pub const PATH_LEN: usize = 256;
+/// Bytes read of one argument at most.
+pub const ARG_MAX_LEN: usize = 256;
+/// Arguments captured at most; more sets [`EXEC_ARGV_TRUNCATED`].
+pub const ARGV_MAX_ARGS: usize = 16;
+/// Packed argument bytes (NUL-separated) kept at most.
+pub const ARGV_BUF_LEN: usize = 4096;
+/// Size of the argument buffer: [`ARGV_BUF_LEN`] plus room for one more read, so the kernel can
+/// bound a write offset with a mask (`off & (ARGV_BUF_LEN - 1)`) the verifier understands.
+pub const ARGV_CAP: usize = ARGV_BUF_LEN + ARG_MAX_LEN;
+/// Bytes of a watched path prefix.
+pub const PREFIX_LEN: usize = 64;
+
+const _: () = assert!(ARGV_BUF_LEN.is_power_of_two());
+
+/// Key of the watched-prefix LPM trie: `prefix_len` in bits, then the path bytes.
+/// Same layout as `aya::maps::lpm_trie::Key<[u8; PREFIX_LEN]>` and its aya-ebpf twin.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PathPrefixKey {
+    pub prefix_len: u32,
+    pub data: [u8; PREFIX_LEN],
+}
+const _: () = assert!(core::mem::size_of::<PathPrefixKey>() == 68);
+
+/// Each program's slot in [`MAP_RESERVE_FAILURES`]. The userspace Loss event names the stage
+/// with [`Prog::name`].
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prog {
+    Exec = 0,
+    Fork = 1,
+    Exit = 2,
+    Tcp = 3,
+    FileOpen = 4,
+}
+
+impl Prog {
+    /// Number of slots in the counter map.
+    pub const COUNT: u32 = 8;
+    /// Every program with a counter slot, in slot order.
+    pub const ALL: [Prog; 5] = [
+        Prog::Exec,
+        Prog::Fork,
+        Prog::Exit,
+        Prog::Tcp,
+        Prog::FileOpen,
+    ];
+
+    /// The stage name used in Loss events (the hook family that lost records).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Prog::Exec => "ebpf_exec",
+            Prog::Fork => "ebpf_fork",
+            Prog::Exit => "ebpf_exit",
+            Prog::Tcp => "ebpf_tcp",
+            Prog::FileOpen => "ebpf_file_open",
+        }
+    }
+}
+
+#[cfg(feature = "user")]
+mod pod {
+    use super::*;
+    // SAFETY: all of these are #[repr(C)], Copy, contain only integers and byte arrays, and have
+    // no padding bytes that could be uninitialised (sizes asserted next to each definition).
+    unsafe impl aya::Pod for Header {}
+    unsafe impl aya::Pod for ExecRecord {}
+    unsafe impl aya::Pod for ForkRecord {}
+    unsafe impl aya::Pod for ExitRecord {}
+    unsafe impl aya::Pod for TcpRecord {}
+    unsafe impl aya::Pod for FileRecord {}
+    unsafe impl aya::Pod for TpLayout {}
+    unsafe impl aya::Pod for PathPrefixKey {}
+}

@@ -9,6 +9,8 @@
 pub mod authlog;
 pub mod journald;
 
+pub mod ebpf;
+
 /// Where a sensor keeps its position (journald cursor, file offset) across restarts.
 /// Implemented by the SQLite store; tests use [`MemoryPositions`].
 pub trait PositionStore: Send + Sync {

@@ -1,0 +1,170 @@
+//! The program table, tracefs handling and map setup.
+
+use std::fs;
+use std::path::Path;
+
+use aya::Ebpf;
+use aya::maps::LpmTrie;
+use aya::maps::lpm_trie::Key;
+use aya::programs::TracePoint;
+use innerwarden_common::{MAP_WATCHED_PREFIXES, PREFIX_LEN, TpLayout, format_field_offset};
+
+use super::{EbpfError, ProgramStatus, map_err};
+
+/// Every program in the object: (name, tracepoint category, tracepoint name). The name is the
+/// tracepoint name in every case.
+const PROGRAMS: &[(&str, &str)] = &[
+    ("syscalls", "sys_enter_execve"),
+    ("syscalls", "sys_enter_execveat"),
+    ("sched", "sched_process_exec"),
+    ("syscalls", "sys_enter_clone"),
+    ("syscalls", "sys_enter_clone3"),
+    ("sched", "sched_process_fork"),
+    ("syscalls", "sys_enter_exit_group"),
+    ("sched", "sched_process_exit"),
+    ("sock", "inet_sock_set_state"),
+    ("syscalls", "sys_enter_openat"),
+    ("syscalls", "sys_enter_openat2"),
+    ("syscalls", "sys_enter_open"),
+    ("syscalls", "sys_enter_creat"),
+];
+
+const TRACEFS: &str = "/sys/kernel/tracing";
+const DEBUGFS_TRACING: &str = "/sys/kernel/debug/tracing";
+
+fn tracefs_root() -> Option<&'static str> {
+    [TRACEFS, DEBUGFS_TRACING]
+        .into_iter()
+        .find(|p| Path::new(p).join("events").is_dir())
+}
+
+/// Mount tracefs on /sys/kernel/tracing if no tracefs is mounted (systemd normally does this;
+/// minimal containers and some boots do not). Failure is logged: attach will report it.
+pub fn ensure_tracefs() {
+    if tracefs_root().is_some() {
+        return;
+    }
+    let (Ok(src), Ok(target)) = (
+        std::ffi::CString::new("tracefs"),
+        std::ffi::CString::new(TRACEFS),
+    ) else {
+        return;
+    };
+    // SAFETY: valid NUL-terminated strings; no data argument.
+    let rc = unsafe {
+        libc::mount(
+            src.as_ptr(),
+            target.as_ptr(),
+            src.as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            std::ptr::null(),
+        )
+    };
+    if rc == 0 {
+        tracing::info!(path = TRACEFS, "mounted tracefs for tracepoint attach");
+    } else {
+        let err = std::io::Error::last_os_error();
+        tracing::warn!(path = TRACEFS, %err, "tracefs is not mounted and mounting it failed");
+    }
+}
+
+/// Field offsets of the tracepoints the programs read, from tracefs `format` files, falling back
+/// to the mainline layout field by field.
+pub fn tracepoint_layout() -> TpLayout {
+    let mut l = TpLayout::DEFAULT;
+    let Some(root) = tracefs_root() else {
+        tracing::warn!("tracefs not found: using the default tracepoint layout");
+        return l;
+    };
+    let read = |event: &str| fs::read_to_string(format!("{root}/events/{event}/format")).ok();
+    let set = |format: &Option<String>, field: &str, slot: &mut u32| match format
+        .as_deref()
+        .and_then(|f| format_field_offset(f, field))
+    {
+        Some(off) => *slot = off,
+        None => tracing::warn!(field, default = *slot, "tracepoint field offset not found"),
+    };
+    let exec = read("sched/sched_process_exec");
+    set(&exec, "filename", &mut l.exec_filename);
+    set(&exec, "pid", &mut l.exec_pid);
+    set(&exec, "old_pid", &mut l.exec_old_pid);
+    let fork = read("sched/sched_process_fork");
+    set(&fork, "parent_pid", &mut l.fork_parent_pid);
+    set(&fork, "child_pid", &mut l.fork_child_pid);
+    let exit = read("sched/sched_process_exit");
+    set(&exit, "pid", &mut l.exit_pid);
+    let sk = read("sock/inet_sock_set_state");
+    set(&sk, "skaddr", &mut l.sk_skaddr);
+    set(&sk, "oldstate", &mut l.sk_oldstate);
+    set(&sk, "newstate", &mut l.sk_newstate);
+    set(&sk, "sport", &mut l.sk_sport);
+    set(&sk, "dport", &mut l.sk_dport);
+    set(&sk, "family", &mut l.sk_family);
+    set(&sk, "protocol", &mut l.sk_protocol);
+    set(&sk, "saddr", &mut l.sk_saddr);
+    set(&sk, "daddr", &mut l.sk_daddr);
+    set(&sk, "saddr_v6", &mut l.sk_saddr_v6);
+    set(&sk, "daddr_v6", &mut l.sk_daddr_v6);
+    l
+}
+
+/// Fill the watched-prefix trie.
+pub fn set_prefixes(ebpf: &mut Ebpf, prefixes: &[String]) -> Result<(), EbpfError> {
+    let name = MAP_WATCHED_PREFIXES;
+    let map = ebpf
+        .map_mut(name)
+        .ok_or(EbpfError::Map { name, source: None })?;
+    let mut trie: LpmTrie<_, [u8; PREFIX_LEN], u8> =
+        LpmTrie::try_from(map).map_err(|e| map_err(name, e))?;
+    for p in prefixes {
+        let mut data = [0u8; PREFIX_LEN];
+        let n = p.len().min(PREFIX_LEN);
+        data[..n].copy_from_slice(&p.as_bytes()[..n]);
+        trie.insert(&Key::new((n * 8) as u32, data), 1, 0)
+            .map_err(|e| map_err(name, e))?;
+    }
+    Ok(())
+}
+
+/// Load and attach every program; failures are reported, never fatal.
+pub fn attach_all(ebpf: &mut Ebpf) -> Vec<ProgramStatus> {
+    PROGRAMS
+        .iter()
+        .map(|&(category, name)| {
+            let hook = format!("tracepoint/{category}/{name}");
+            let result = attach_one(ebpf, category, name);
+            match &result {
+                Ok(()) => tracing::debug!(program = name, %hook, "attached"),
+                Err(error) => tracing::warn!(program = name, %hook, %error, "not attached"),
+            }
+            ProgramStatus {
+                name: name.to_owned(),
+                hook,
+                attached: result.is_ok(),
+                error: result.err(),
+            }
+        })
+        .collect()
+}
+
+fn attach_one(ebpf: &mut Ebpf, category: &str, name: &str) -> Result<(), String> {
+    let prog = ebpf
+        .program_mut(name)
+        .ok_or_else(|| "program not in the object".to_owned())?;
+    let tp: &mut TracePoint = prog.try_into().map_err(|e| format!("{e}"))?;
+    tp.load().map_err(|e| error_chain(&e))?;
+    tp.attach(category, name).map_err(|e| error_chain(&e))?;
+    Ok(())
+}
+
+/// An error and its sources on one line (the verifier log, when there is one, is in a source).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(src) = cur {
+        s.push_str(": ");
+        s.push_str(&src.to_string());
+        cur = src.source();
+    }
+    s
+}

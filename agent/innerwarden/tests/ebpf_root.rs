@@ -1,0 +1,256 @@
+//! Kernel sensor tests: load the embedded object on this host's kernel and check what arrives.
+//! They need root and an object built into the binary (scripts/build-ebpf.sh); otherwise each
+//! prints `skipped: <why>` and returns. They touch no firewall or service: they spawn short
+//! processes, use loopback sockets and write under a temporary directory.
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use innerwarden::channel::{self, CountedSender};
+use innerwarden::sensor::ebpf::{EbpfConfig, EbpfSensor, embedded_object};
+use innerwarden_core::event::{Event, EventKind, LossPoint};
+use tokio::sync::mpsc::Receiver;
+
+fn skip_reason() -> Option<&'static str> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("not root (loading eBPF programs needs CAP_BPF + CAP_PERFMON)");
+    }
+    if embedded_object().is_none() {
+        return Some("eBPF object not built into this binary (run scripts/build-ebpf.sh)");
+    }
+    None
+}
+
+macro_rules! require_root_and_object {
+    () => {
+        if let Some(why) = skip_reason() {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+}
+
+fn start(config: EbpfConfig) -> (EbpfSensor, Receiver<Event>, CountedSender<Event>) {
+    let (tx, rx) = channel::bounded("test_events", 1 << 16);
+    let (sensor, statuses) = EbpfSensor::start(config, tx.clone()).expect("sensor starts");
+    for s in &statuses {
+        println!(
+            "{} {} attached={} {:?}",
+            s.name, s.hook, s.attached, s.error
+        );
+    }
+    for core in [
+        "sched_process_exec",
+        "sys_enter_execve",
+        "sched_process_fork",
+        "inet_sock_set_state",
+        "sys_enter_openat",
+    ] {
+        assert!(
+            statuses.iter().any(|s| s.name == core && s.attached),
+            "{core} not attached: {statuses:?}"
+        );
+    }
+    (sensor, rx, tx)
+}
+
+/// Receive until `pick` returns a value or `timeout` passes.
+fn wait_for<T>(
+    rx: &mut Receiver<Event>,
+    timeout: Duration,
+    mut pick: impl FnMut(&Event) -> Option<T>,
+) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        match rx.try_recv() {
+            Ok(ev) => {
+                if let Some(v) = pick(&ev) {
+                    return Some(v);
+                }
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    None
+}
+
+#[test]
+fn exec_arrives_with_full_argv_fork_and_exit() {
+    require_root_and_object!();
+    let (_sensor, mut rx, _tx) = start(EbpfConfig::default());
+    let marker = format!("innerwarden-test-{}", std::process::id());
+    let args = [marker.as_str(), "arg with spaces", "--flag=ü", "", "last"];
+    let mut child = Command::new("/bin/echo")
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn echo");
+    let pid = child.id();
+    assert!(child.wait().expect("wait").success());
+
+    let mut fork = None;
+    let mut exec = None;
+    let mut exit = None;
+    let me = std::process::id();
+    wait_for(&mut rx, Duration::from_secs(5), |ev| {
+        match &ev.kind {
+            EventKind::Fork(f) if f.child_pid == pid => fork = Some(f.clone()),
+            EventKind::Exec(e) if e.pid == pid => exec = Some(e.clone()),
+            EventKind::Exit(x) if x.pid == pid => exit = Some(x.clone()),
+            _ => {}
+        }
+        (fork.is_some() && exec.is_some() && exit.is_some()).then_some(())
+    });
+    let exec = exec.expect("exec event for the child");
+    println!("{exec:?}");
+    let mut want = vec!["/bin/echo".to_owned()];
+    want.extend(args.iter().map(|a| a.to_string()));
+    assert_eq!(exec.argv, want);
+    assert_eq!(exec.filename, "/bin/echo");
+    assert_eq!(exec.comm, "echo");
+    assert!(!exec.argv_truncated);
+    assert_eq!(exec.ppid, me, "parent learnt from the fork");
+    assert_ne!(exec.cgroup_id, 0);
+    let fork = fork.expect("fork event for the child");
+    assert_eq!(fork.parent_pid, me);
+    let exit = exit.expect("exit event for the child");
+    assert_eq!(exit.code, 0);
+}
+
+#[test]
+fn exit_code_and_long_argv_truncation() {
+    require_root_and_object!();
+    let (_sensor, mut rx, _tx) = start(EbpfConfig::default());
+    let long: Vec<String> = (0..40).map(|i| format!("a{i}")).collect();
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg("exit 3")
+        .arg("sh")
+        .args(&long)
+        .spawn()
+        .expect("spawn sh");
+    let pid = child.id();
+    assert_eq!(child.wait().expect("wait").code(), Some(3));
+    let mut exec = None;
+    let mut exit = None;
+    wait_for(&mut rx, Duration::from_secs(5), |ev| {
+        match &ev.kind {
+            EventKind::Exec(e) if e.pid == pid => exec = Some(e.clone()),
+            EventKind::Exit(x) if x.pid == pid => exit = Some(x.clone()),
+            _ => {}
+        }
+        (exec.is_some() && exit.is_some()).then_some(())
+    });
+    let exec = exec.expect("exec event");
+    assert!(exec.argv_truncated, "{exec:?}");
+    assert_eq!(exec.argv.len(), innerwarden_common::ARGV_MAX_ARGS);
+    assert_eq!(&exec.argv[..3], ["/bin/sh", "-c", "exit 3"]);
+    assert_eq!(exit.expect("exit event").code, 3 << 8);
+}
+
+fn loopback_tcp(listen_addr: IpAddr) {
+    let (_sensor, mut rx, _tx) = start(EbpfConfig::default());
+    let Ok(listener) = TcpListener::bind((listen_addr, 0)) else {
+        println!("skipped: cannot bind {listen_addr}");
+        return;
+    };
+    let port = listener.local_addr().expect("addr").port();
+    let client = TcpStream::connect((listen_addr, port)).expect("connect");
+    let cport = client.local_addr().expect("addr").port();
+    let (_server, _) = listener.accept().expect("accept");
+    let me = std::process::id();
+
+    let (mut listen, mut connect, mut accept) = (None, None, None);
+    wait_for(&mut rx, Duration::from_secs(5), |ev| {
+        match &ev.kind {
+            EventKind::TcpListen(l) if l.port == port => listen = Some(l.clone()),
+            EventKind::TcpConnect(c) if c.dport == port && c.sport == cport => {
+                connect = Some(c.clone())
+            }
+            EventKind::TcpAccept(c) if c.dport == port && c.sport == cport => {
+                accept = Some(c.clone())
+            }
+            _ => {}
+        }
+        (listen.is_some() && connect.is_some() && accept.is_some()).then_some(())
+    });
+    let listen = listen.expect("listen event");
+    assert_eq!((listen.pid, listen.addr), (me, listen_addr));
+    let connect = connect.expect("connect event");
+    println!("{connect:?}");
+    assert_eq!(
+        connect.pid,
+        Some(me),
+        "connecting process remembered from SYN_SENT"
+    );
+    assert_eq!((connect.saddr, connect.daddr), (listen_addr, listen_addr));
+    let accept = accept.expect("accept event");
+    println!("{accept:?}");
+    assert_eq!((accept.saddr, accept.daddr), (listen_addr, listen_addr));
+}
+
+#[test]
+fn loopback_tcp_v4_connect_listen_accept() {
+    require_root_and_object!();
+    loopback_tcp(IpAddr::V4(Ipv4Addr::LOCALHOST));
+}
+
+#[test]
+fn loopback_tcp_v6_connect_listen_accept() {
+    require_root_and_object!();
+    loopback_tcp(IpAddr::V6(Ipv6Addr::LOCALHOST));
+}
+
+#[test]
+fn file_write_under_watched_prefix() {
+    require_root_and_object!();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prefix = format!("{}/", dir.path().display());
+    let config = EbpfConfig {
+        watched_prefixes: vec![prefix.clone()],
+        ..EbpfConfig::default()
+    };
+    let (_sensor, mut rx, _tx) = start(config);
+    let watched = dir.path().join("watched.conf");
+    std::fs::File::create(&watched)
+        .expect("create")
+        .write_all(b"x")
+        .expect("write");
+    let _ = std::fs::read(&watched).expect("read-only open is not reported");
+    let me = std::process::id();
+    let path = watched.display().to_string();
+    let got = wait_for(&mut rx, Duration::from_secs(5), |ev| match &ev.kind {
+        EventKind::FileWrite(f) if f.path == path => Some(f.clone()),
+        _ => None,
+    });
+    let got = got.expect("file write event");
+    assert_eq!(got.pid, me);
+    assert_ne!(got.flags & (libc::O_CREAT as u32), 0);
+}
+
+#[test]
+fn tiny_ring_buffer_reports_loss() {
+    require_root_and_object!();
+    // One page: an exec record (4.7 KB) can never fit, so every exec is a reserve failure.
+    let config = EbpfConfig {
+        ring_bytes: 4096,
+        loss_interval: Duration::from_millis(200),
+        ..EbpfConfig::default()
+    };
+    let (_sensor, mut rx, _tx) = start(config);
+    for _ in 0..20 {
+        let _ = Command::new("/bin/true").status();
+    }
+    let lost = wait_for(&mut rx, Duration::from_secs(5), |ev| match &ev.kind {
+        EventKind::Loss(l) if l.point == LossPoint::RingReserve && l.stage == "ebpf_exec" => {
+            Some(l.count)
+        }
+        _ => None,
+    });
+    let lost = lost.expect("a Loss event for the exec program");
+    println!("loss event: ebpf_exec lost {lost} records");
+    assert!(lost >= 20, "at least our 20 execs were lost, got {lost}");
+}

@@ -1,0 +1,34 @@
+//! Inner Warden's kernel programs: tracepoints only, so they load wherever BPF tracing does
+//! (kprobes, fentry and LSM are not needed for the core telemetry).
+//!
+//! Every program is a thin `#[tracepoint]` wrapper over a `try_*` function returning
+//! [`maps::Error`]; records are written to the one ring buffer `EVENTS`, and every failed write
+//! is counted per program in the per-CPU array `RESERVE_FAILURES` (a ring buffer reports no
+//! loss by itself). Record layouts live in `innerwarden-common`, the one ABI definition.
+//!
+//! # Layout
+//! - [`maps`]: maps, the tracepoint-layout global, the header fill and loss counting.
+//! - [`exec`]: `sys_enter_execve[at]` captures argv per task; `sched_process_exec` emits.
+//! - [`process`]: fork (threads filtered via clone flags) and exit (exit code via exit_group).
+//! - [`net`]: `inet_sock_set_state` → connect, accept, listen.
+//! - [`file`]: `sys_enter_open*` for writing under a watched prefix (LPM trie).
+#![no_std]
+#![no_main]
+
+mod exec;
+mod file;
+mod maps;
+mod net;
+mod process;
+
+/// GPL-compatible licence string: the `bpf_probe_read_*` helpers are GPL-only.
+#[unsafe(link_section = "license")]
+#[unsafe(no_mangle)]
+static LICENSE: [u8; 4] = *b"GPL\0";
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    // BPF programs cannot unwind or abort; the verifier rejects any reachable panic path.
+    loop {}
+}

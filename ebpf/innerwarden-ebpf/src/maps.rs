@@ -1,0 +1,138 @@
+//! Maps, the tracepoint-layout global and the helpers every program shares.
+
+use aya_ebpf::{
+    helpers::generated::{
+        bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
+        bpf_get_current_uid_gid, bpf_ktime_get_boot_ns,
+    },
+    macros::map,
+    maps::{LpmTrie, LruHashMap, PerCpuArray, RingBuf},
+};
+use innerwarden_common::{
+    DEFAULT_RING_BYTES, ExecRecord, FileRecord, Header, Kind, PREFIX_LEN, PathPrefixKey, Prog,
+    TASK_COMM_LEN, TpLayout,
+};
+
+/// The one ring buffer all records go to. Userspace may resize it at load.
+#[map]
+pub static EVENTS: RingBuf = RingBuf::with_byte_size(DEFAULT_RING_BYTES, 0);
+
+/// Failed ring-buffer writes, per program ([`Prog`] index), per CPU.
+#[map]
+pub static RESERVE_FAILURES: PerCpuArray<u64> = PerCpuArray::with_max_entries(Prog::COUNT, 0);
+
+/// Watched path prefixes for file events, set by userspace. Value unused (always 1).
+#[map]
+pub static WATCHED_PREFIXES: LpmTrie<[u8; PREFIX_LEN], u8> = LpmTrie::with_max_entries(1024, 0);
+
+/// argv captured at `execve` entry, by thread id, until `sched_process_exec` emits it.
+#[map]
+pub static EXEC_ARGS: LruHashMap<u32, ExecRecord> = LruHashMap::with_max_entries(1024, 0);
+
+/// Per-CPU scratch for building an exec record (too big for the 512-byte stack).
+#[map]
+pub static EXEC_SCRATCH: PerCpuArray<ExecRecord> = PerCpuArray::with_max_entries(1, 0);
+
+/// Per-CPU scratch for a file record and the prefix-lookup key.
+#[map]
+pub static FILE_SCRATCH: PerCpuArray<FileScratch> = PerCpuArray::with_max_entries(1, 0);
+
+/// child pid (tgid) → parent pid, learnt at fork; read at exec, dropped at exit.
+#[map]
+pub static PARENTS: LruHashMap<u32, u32> = LruHashMap::with_max_entries(65536, 0);
+
+/// `clone`/`clone3` flags by calling thread id, to tell threads from processes at fork.
+#[map]
+pub static CLONE_FLAGS: LruHashMap<u32, u64> = LruHashMap::with_max_entries(4096, 0);
+
+/// `exit_group` status by pid (tgid), read at the leader's exit.
+#[map]
+pub static EXIT_CODES: LruHashMap<u32, i32> = LruHashMap::with_max_entries(4096, 0);
+
+/// Socket (kernel address) → header of the process that started connecting, because the
+/// connect completes in softirq where the current task is unrelated.
+#[map]
+pub static CONNECTING: LruHashMap<u64, Header> = LruHashMap::with_max_entries(8192, 0);
+
+#[repr(C)]
+pub struct FileScratch {
+    pub key: PathPrefixKey,
+    pub _pad: u32,
+    pub rec: FileRecord,
+}
+
+/// Tracepoint field offsets, set by userspace from tracefs at load.
+#[unsafe(no_mangle)]
+pub static TP_LAYOUT: TpLayout = TpLayout::DEFAULT;
+
+/// Read one field of [`TP_LAYOUT`]. Volatile so the compiler does not fold the default in.
+#[inline(always)]
+pub fn layout_field(field: *const u32) -> usize {
+    // SAFETY: `field` points into the TP_LAYOUT static, which this program never writes.
+    unsafe { core::ptr::read_volatile(field) as usize }
+}
+
+/// The offset of a [`TpLayout`] field, e.g. `tp!(exec_old_pid)`.
+macro_rules! tp {
+    ($field:ident) => {
+        crate::maps::layout_field(&raw const crate::maps::TP_LAYOUT.$field)
+    };
+}
+pub(crate) use tp;
+
+/// Why a program stopped early. The programs return 0 either way; the reason exists so each
+/// `try_*` reads as straight-line code with `?`.
+pub enum Error {
+    /// A `bpf_probe_read*` helper failed.
+    Read,
+    /// A map lookup or update failed.
+    Map,
+    /// A ring-buffer write failed (already counted).
+    Output,
+}
+
+/// Count a failed ring-buffer write for `prog`.
+#[inline(always)]
+pub fn count_failure(prog: Prog) {
+    if let Some(slot) = RESERVE_FAILURES.get_ptr_mut(prog as u32) {
+        // SAFETY: per-CPU slot; BPF tracing programs run with migration disabled.
+        unsafe { *slot += 1 };
+    }
+}
+
+/// Write `data` to the ring buffer, counting a failure against `prog`.
+#[inline(always)]
+pub fn output<T>(prog: Prog, data: &T) -> Result<(), Error> {
+    EVENTS.output::<T>(data, 0).map_err(|_| {
+        count_failure(prog);
+        Error::Output
+    })
+}
+
+/// Fill `h` for the current task.
+#[inline(always)]
+pub fn fill_header(h: &mut Header, kind: Kind, size: usize) {
+    // SAFETY: these helpers only read the current task and take no pointers, except comm,
+    // which writes TASK_COMM_LEN bytes into a buffer of that size.
+    unsafe {
+        let pid_tgid = bpf_get_current_pid_tgid();
+        let uid_gid = bpf_get_current_uid_gid();
+        h.kind = kind as u32;
+        h.size = size as u32;
+        h.ts_boot_ns = bpf_ktime_get_boot_ns();
+        h.pid = (pid_tgid >> 32) as u32;
+        h.tid = pid_tgid as u32;
+        h.uid = uid_gid as u32;
+        h.gid = (uid_gid >> 32) as u32;
+        h.cgroup_id = bpf_get_current_cgroup_id();
+        bpf_get_current_comm(h.comm.as_mut_ptr().cast(), TASK_COMM_LEN as u32);
+    }
+}
+
+/// Current thread id and pid (tgid).
+#[inline(always)]
+pub fn current_ids() -> (u32, u32) {
+    // SAFETY: no arguments, reads the current task.
+    let pid_tgid = unsafe { bpf_get_current_pid_tgid() };
+    (pid_tgid as u32, (pid_tgid >> 32) as u32)
+}
