@@ -18,4 +18,5 @@ pub mod pipeline;
 pub mod procfs;
 pub mod recorder;
 pub mod sensor;
+pub mod status;
 pub mod store;

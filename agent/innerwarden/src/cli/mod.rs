@@ -11,6 +11,8 @@ pub mod check_config;
 pub mod events;
 pub mod incidents;
 pub mod replay;
+pub mod run;
+pub mod status;
 pub mod table;
 
 /// Default configuration path; a missing file here means "documented defaults".
@@ -35,6 +37,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the agent: sensors, detection, SQLite and the audit log (dry-run by default).
+    Run(run::Args),
+    /// What the agent reported about its sensors and kernel programs.
+    Status(status::Args),
     /// Validate the configuration and print the effective settings.
     CheckConfig(check_config::Args),
     /// Feed JSONL events or raw auth-log lines through the pipeline.
@@ -78,6 +84,8 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 /// Run the parsed command.
 pub fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match &cli.command {
+        Command::Run(args) => run::run(&cli, args),
+        Command::Status(args) => status::run(&cli, args),
         Command::CheckConfig(args) => check_config::run(&cli, args),
         Command::Replay(args) => replay::run(&cli, args),
         Command::Events(args) => events::run(&cli, args),

@@ -107,6 +107,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         let counts = producer.await.context("replay reader panicked")??;
         anyhow::Ok((counts, stats))
     })?;
+    collect.close()?;
     if args.json {
         for (f, r) in &collect.found {
             let mut v = serde_json::to_value(f)?;

@@ -1,0 +1,220 @@
+//! `innerwarden run`: the agent. Sensors feed one bounded channel; the pipeline (engine + store +
+//! audit log) runs on its own thread; SIGINT/SIGTERM stop the sensors, drain the queue, write
+//! the agent-stop record and a final signed checkpoint.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use innerwarden_core::audit::AuditKind;
+use innerwarden_core::config::Config;
+use innerwarden_core::engine::Engine;
+use innerwarden_core::event::Event;
+use serde_json::json;
+use tokio::sync::watch;
+
+use super::{Cli, load_config};
+use crate::channel::{CountedSender, bounded};
+use crate::pipeline::{self, Sink};
+use crate::procfs;
+use crate::recorder::StoreSink;
+use crate::sensor::PositionStore;
+use crate::sensor::authlog::{AuthlogConfig, AuthlogSensor, StartAt};
+use crate::sensor::ebpf::{EbpfConfig, EbpfSensor};
+use crate::sensor::journald::{JournaldConfig, JournaldSensor};
+use crate::status::{SensorState, Status};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(cli: &Cli, _args: &Args) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(cli)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(agent(cfg))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn agent(cfg: Config) -> anyhow::Result<()> {
+    let mut sink = StoreSink::open(&cfg)?;
+    let store = sink.store().clone();
+    let start_seq = sink.audit(
+        AuditKind::AgentStart,
+        json!({"version": env!("CARGO_PKG_VERSION"), "pid": std::process::id()}),
+    )?;
+    sink.audit(
+        AuditKind::ConfigLoaded,
+        serde_json::to_value(&cfg).context("encoding the configuration")?,
+    )?;
+    tracing::info!(state_dir = %cfg.agent.state_dir.display(), audit_seq = start_seq, "agent starting");
+
+    let mut engine = Engine::new(&cfg.detectors);
+    let seed = procfs::scan(Path::new("/proc"));
+    tracing::info!(processes = seed.len(), detectors = ?engine.detector_ids(), "process table seeded");
+    engine.seed(seed);
+
+    let (tx, rx) = bounded::<Event>("events", cfg.agent.event_queue);
+    let drops = vec![tx.drops().clone()];
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut status = Status::new(&cfg);
+
+    let ebpf = start_ebpf(&cfg, &tx, &mut status);
+    let positions: Arc<dyn PositionStore> = Arc::new(store.clone());
+    let mut sensors = tokio::task::JoinSet::new();
+    start_auth_sources(&cfg, &tx, &positions, &stop_rx, &mut status, &mut sensors);
+    drop(tx);
+    status.write(&cfg.agent.state_dir);
+
+    let pipeline = {
+        let stop_rx = stop_rx.clone();
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let stats = handle.block_on(pipeline::run(
+                rx,
+                engine,
+                &mut sink,
+                drops,
+                stop_rx,
+                Duration::from_secs(1),
+            ));
+            (stats, sink)
+        })
+    };
+
+    wait_for_signal().await?;
+    tracing::info!("stopping: draining the queue");
+    let _ = stop_tx.send(true);
+    drop(ebpf);
+    while let Some(res) = sensors.join_next().await {
+        if let Ok(Err(e)) = res {
+            tracing::warn!(error = %e, "sensor ended with an error");
+        }
+    }
+    let (stats, mut sink) = pipeline.await.context("pipeline thread panicked")?;
+    let stats = stats?;
+    sink.audit(
+        AuditKind::AgentStop,
+        json!({"events": stats.events, "findings": stats.findings,
+               "incidents_opened": stats.incidents_opened, "loss_events": stats.loss_events}),
+    )?;
+    sink.close()?;
+    tracing::info!(?stats, "agent stopped");
+    Ok(())
+}
+
+fn start_ebpf(cfg: &Config, tx: &CountedSender<Event>, status: &mut Status) -> Option<EbpfSensor> {
+    let e = &cfg.sensors.ebpf;
+    if !e.enabled {
+        status.sensor("ebpf", SensorState::Disabled, None);
+        return None;
+    }
+    let ecfg = EbpfConfig {
+        watched_prefixes: e.watch_paths.clone(),
+        ring_bytes: e.ring_buffer_bytes,
+        ..EbpfConfig::default()
+    };
+    match EbpfSensor::start(ecfg, tx.clone()) {
+        Ok((sensor, programs)) => {
+            for p in &programs {
+                if p.attached {
+                    tracing::info!(program = %p.name, hook = %p.hook, "attached");
+                } else {
+                    tracing::warn!(program = %p.name, hook = %p.hook, error = ?p.error, "not attached");
+                }
+            }
+            status.programs = programs;
+            status.sensor("ebpf", SensorState::Running, None);
+            Some(sensor)
+        }
+        Err(err) => {
+            let msg = format!("{:#}", anyhow::Error::new(err));
+            tracing::warn!(error = %msg, "kernel sensors unavailable; continuing with log sensors");
+            status.sensor("ebpf", SensorState::Failed, Some(msg));
+            None
+        }
+    }
+}
+
+/// Journald when it is enabled and this host has a journal; the auth.log tail when it is
+/// enabled, or as the fallback when journald is wanted but absent (never both by default:
+/// the same sshd line would be counted twice).
+fn start_auth_sources(
+    cfg: &Config,
+    tx: &CountedSender<Event>,
+    positions: &Arc<dyn PositionStore>,
+    stop: &watch::Receiver<bool>,
+    status: &mut Status,
+    set: &mut tokio::task::JoinSet<anyhow::Result<()>>,
+) {
+    let j = &cfg.sensors.journald;
+    let journal_present = Path::new("/run/systemd/journal/socket").exists();
+    let use_journald = j.enabled && journal_present;
+    if use_journald {
+        let jcfg = JournaldConfig {
+            journalctl: j.journalctl.clone(),
+            identifiers: j.identifiers.clone(),
+            ..JournaldConfig::default()
+        };
+        let sensor = JournaldSensor::new(jcfg, Arc::clone(positions), tx.clone());
+        let stop = stopped(stop.clone());
+        set.spawn(async move { sensor.run(stop).await.map_err(anyhow::Error::from) });
+        status.sensor("journald", SensorState::Running, None);
+    } else if j.enabled {
+        status.sensor(
+            "journald",
+            SensorState::Failed,
+            Some("no journal on this host (/run/systemd/journal/socket missing)".into()),
+        );
+    } else {
+        status.sensor("journald", SensorState::Disabled, None);
+    }
+    let a = &cfg.sensors.authlog;
+    let fallback = j.enabled && !journal_present && !a.enabled;
+    if !(a.enabled || fallback) {
+        status.sensor("authlog", SensorState::Disabled, None);
+        return;
+    }
+    for path in &a.paths {
+        if fallback && !path.exists() {
+            continue;
+        }
+        let mut acfg = AuthlogConfig::new(path);
+        if a.from_beginning {
+            acfg.start_at = StartAt::Beginning;
+        }
+        let sensor = AuthlogSensor::new(acfg, Arc::clone(positions), tx.clone());
+        let stop = stopped(stop.clone());
+        set.spawn(async move { sensor.run(stop).await.map_err(anyhow::Error::from) });
+        let note = fallback.then(|| "fallback: journald is not available".to_owned());
+        status.sensor(
+            &format!("authlog:{}", path.display()),
+            SensorState::Running,
+            note,
+        );
+    }
+}
+
+/// A future that completes when the stop flag turns true (or its sender is gone).
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}

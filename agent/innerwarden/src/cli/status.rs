@@ -1,0 +1,59 @@
+//! `innerwarden status`: what the running (or last) agent reported about its sensors.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::{Cli, load_config};
+use crate::status::STATUS_FILE;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Raw JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(cli)?;
+    let path = cfg.agent.state_dir.join(STATUS_FILE);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {} (has the agent run?)", path.display()))?;
+    if args.json {
+        println!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let v: serde_json::Value = serde_json::from_str(&text).context("parsing status")?;
+    let alive = v["pid"]
+        .as_u64()
+        .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+    println!(
+        "agent pid {} ({}), started {}, mode {}, enforcing {}",
+        v["pid"],
+        if alive { "running" } else { "not running" },
+        v["started"].as_str().unwrap_or("?"),
+        v["mode"].as_str().unwrap_or("?"),
+        v["enforced_kinds"]
+    );
+    for s in v["sensors"].as_array().into_iter().flatten() {
+        println!(
+            "  sensor {:<28} {:<8} {}",
+            s["name"].as_str().unwrap_or("?"),
+            s["state"].as_str().unwrap_or("?"),
+            s["note"].as_str().unwrap_or("")
+        );
+    }
+    for p in v["programs"].as_array().into_iter().flatten() {
+        println!(
+            "  program {:<26} {:<45} {}",
+            p["name"].as_str().unwrap_or("?"),
+            p["hook"].as_str().unwrap_or("?"),
+            if p["attached"].as_bool() == Some(true) {
+                "attached".to_owned()
+            } else {
+                format!("NOT attached: {}", p["error"].as_str().unwrap_or(""))
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
