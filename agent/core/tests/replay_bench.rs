@@ -21,7 +21,10 @@ fn auth_lines_per_second() {
     let base: Vec<String> = text.lines().map(str::to_owned).collect();
     let lines: Vec<String> = base.iter().cycle().take(200_000).cloned().collect();
     let _ = bench_replay_lines(&lines[..10_000]); // warm up
-    println!("{:>4} {:>9} {:>9} {:>14}", "run", "lines", "secs", "lines/s/core");
+    println!(
+        "{:>4} {:>9} {:>9} {:>14}",
+        "run", "lines", "secs", "lines/s/core"
+    );
     let mut best = 0.0f64;
     for run in 1..=5 {
         let (n, secs) = bench_replay_lines(&lines);
