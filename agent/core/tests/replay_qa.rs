@@ -131,3 +131,27 @@ fn loghub_openssh_2k() {
     assert_eq!(r.per_kind.get("auth_success"), Some(&1));
     assert_eq!(r.unclassified, 0);
 }
+
+/// pam-generic (any PAM service) and dropbear: every label met. selinux-ssh (auditd records,
+/// not syslog auth lines) is out of scope for this decoder: reported, not gated.
+#[test]
+fn fail2ban_pam_generic_dropbear_and_selinux() {
+    let dir = data_dir().join("fail2ban-tests");
+    for (name, want_true, want_false) in [
+        ("pam-generic", (8, 8), (0, 1)),
+        ("dropbear", (10, 10), (0, 0)),
+    ] {
+        let Some(text) = read(&dir.join(name)) else {
+            continue;
+        };
+        let r = fail2ban::evaluate(&text).expect("labels parse");
+        print_fail2ban(name, &r);
+        assert_eq!((r.match_true_ok, r.match_true), want_true, "{name}");
+        assert_eq!((r.false_positives, r.match_false), want_false, "{name}");
+    }
+    if let Some(text) = read(&dir.join("selinux-ssh")) {
+        let r = fail2ban::evaluate(&text).expect("labels parse");
+        print_fail2ban("selinux-ssh (not gated: auditd records)", &r);
+        assert_eq!((r.match_true_ok, r.false_positives), (0, 0));
+    }
+}

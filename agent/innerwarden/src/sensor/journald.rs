@@ -4,7 +4,8 @@
 //! - Resume: the last handed-over entry's `__CURSOR` is saved through the [`PositionStore`]
 //!   (key `journald`) at most every `save_interval` and when journalctl exits or the sensor
 //!   stops; a restart passes `--after-cursor=<saved>`. A first start passes `--lines=0` (only
-//!   new entries; history stays where it was, as for the auth.log tail).
+//!   new entries; history stays where it was, as for the auth.log tail); a restart before any
+//!   cursor was saved passes `--since=@<first start>` (see [`ResumeFrom`]).
 //! - journalctl dying is not fatal: it is restarted with exponential backoff (counted in
 //!   [`JournaldStats::restarts_total`]) from the last cursor.
 //! - Matches: one `SYSLOG_IDENTIFIER=` per program in [`JournaldConfig::identifiers`]
@@ -81,19 +82,32 @@ impl Default for JournaldConfig {
     }
 }
 
+/// Where a journalctl run starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResumeFrom {
+    /// After the saved cursor (`--after-cursor=`).
+    Cursor(String),
+    /// From a wall-clock time in unix seconds (`--since=@`): a restart before any entry was
+    /// read, so the gap since the first start is not lost (an entry of that second may repeat).
+    Since(i64),
+    /// Only new entries (`--lines=0`): the first start.
+    Now,
+}
+
 impl JournaldConfig {
-    /// The journalctl arguments for a start after `cursor` (or a first start).
-    pub fn args(&self, cursor: Option<&str>) -> Vec<String> {
+    /// The journalctl arguments for a run starting at `from`.
+    pub fn args(&self, from: &ResumeFrom) -> Vec<String> {
         let mut args = vec![
             "--follow".to_owned(),
             "--output=json".to_owned(),
             "--no-pager".to_owned(),
             "--quiet".to_owned(),
         ];
-        match cursor {
-            Some(c) => args.push(format!("--after-cursor={c}")),
-            None => args.push("--lines=0".to_owned()),
-        }
+        args.push(match from {
+            ResumeFrom::Cursor(c) => format!("--after-cursor={c}"),
+            ResumeFrom::Since(t) => format!("--since=@{t}"),
+            ResumeFrom::Now => "--lines=0".to_owned(),
+        });
         args.extend(
             self.identifiers
                 .iter()
@@ -163,14 +177,20 @@ impl JournaldSensor {
         let mut decoder =
             SessionDecoder::new(LineContext::new(chrono::Utc::now(), Source::Journald));
         let mut backoff = self.cfg.backoff_initial;
+        let started = chrono::Utc::now().timestamp();
+        let mut first = true;
         loop {
             let cursor = self
                 .positions
                 .load_position(POSITION_KEY)
                 .map_err(position_error)?;
-            let (end, progressed) = self
-                .run_once(cursor.as_deref(), &mut decoder, &mut shutdown)
-                .await?;
+            let from = match cursor {
+                Some(c) => ResumeFrom::Cursor(c),
+                None if first => ResumeFrom::Now,
+                None => ResumeFrom::Since(started),
+            };
+            first = false;
+            let (end, progressed) = self.run_once(&from, &mut decoder, &mut shutdown).await?;
             if let RunEnd::Shutdown = end {
                 return Ok(());
             }
@@ -190,12 +210,12 @@ impl JournaldSensor {
     /// One journalctl process. Returns how it ended and whether any entry was read.
     async fn run_once(
         &self,
-        cursor: Option<&str>,
+        from: &ResumeFrom,
         decoder: &mut SessionDecoder,
         shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
     ) -> Result<(RunEnd, bool), JournaldError> {
         let mut child = match Command::new(&self.cfg.journalctl)
-            .args(self.cfg.args(cursor))
+            .args(self.cfg.args(from))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -20,11 +20,12 @@
 //! - `prefix`: syslog prefixes and year inference.
 //! - `addr`: peer address / host-name extraction shared by the message parsers.
 //! - `sshd`, `sshd_conn`: sshd authentication and connection-level messages.
-//! - `pam`, `sudo`, `su`: the other auth programs.
+//! - `pam`, `sudo`, `su`, `dropbear`: the other auth programs.
 //! - `journal`: journald JSON entries.
 //! - `session`: [`SessionDecoder`], the per-sshd-pid peer memory.
 
 mod addr;
+mod dropbear;
 mod journal;
 mod pam;
 mod prefix;
@@ -175,6 +176,7 @@ pub(crate) fn decode(program: &str, msg: &str) -> Decoded {
     match program {
         "sudo" => sudo::decode(msg),
         "su" | "su-l" => su::decode(msg),
+        "dropbear" => dropbear::decode(msg),
         _ => pam::decode_generic(program, msg).unwrap_or(Decoded::Ignored),
     }
 }

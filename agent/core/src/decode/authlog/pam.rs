@@ -21,7 +21,7 @@ pub(crate) fn decode_in_daemon(program: &str, msg: &str) -> Option<Decoded> {
         && let Ok(n) = n.parse::<u32>()
     {
         let kv = kv.trim_start_matches(['s', ';', ' ']);
-        return Some(auth_failure(program, program, kv, n));
+        return Some(auth_failure(program, kv, n));
     }
     let (svc, kind, rest) = module_prefix(msg)?;
     let svc = svc.unwrap_or(program);
@@ -29,7 +29,7 @@ pub(crate) fn decode_in_daemon(program: &str, msg: &str) -> Option<Decoded> {
         Some("session") => Some(session(svc, rest)),
         Some("auth") | None => {
             if let Some(kv) = rest.strip_prefix("authentication failure;") {
-                Some(auth_failure(program, svc, kv, 1))
+                Some(auth_failure(svc, kv, 1))
             } else {
                 Some(Decoded::Ignored)
             }
@@ -75,7 +75,7 @@ fn service_of(svc: &str) -> AuthService {
 }
 
 /// The `logname= uid= euid= tty= ruser= rhost= [user=]` tail of an authentication failure.
-fn auth_failure(_program: &str, svc: &str, kv: &str, count: u32) -> Decoded {
+fn auth_failure(svc: &str, kv: &str, count: u32) -> Decoded {
     let (src, user) = rhost_and_user(kv);
     let user = user.or_else(|| field(kv, "ruser=").filter(|u| !u.is_empty()));
     Decoded::Failure(AuthFailure {

@@ -8,8 +8,10 @@
 //! - copytruncate (the open file is shorter than our offset): restart at 0.
 //! - First start without a saved position: at the end of the file (`StartAt::End`, the default:
 //!   history was already there before the agent, and replaying it would re-raise old alerts), or
-//!   at 0 with `StartAt::Beginning`. A saved position for another inode (rotated while the agent
-//!   was down) reads the current file from 0.
+//!   at 0 with `StartAt::Beginning`. A file that does not exist yet is read from 0 when it
+//!   appears. A saved position for another inode (rotated while the agent was down) reads the
+//!   current file from 0; the lines of the rotated file written while the agent was down are
+//!   not read (it no longer has the name we follow).
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -112,6 +114,10 @@ impl Tail {
     pub fn poll(&mut self, out: &mut Vec<String>) -> io::Result<PollStats> {
         let mut stats = PollStats::default();
         if self.file.is_none() && !self.open()? {
+            // Absent now: when it appears, everything in it is new, so read it from 0.
+            if self.saved.is_none() {
+                self.start_at = StartAt::Beginning;
+            }
             return Ok(stats);
         }
         let Some((file, _, ino)) = self.file.as_mut() else {

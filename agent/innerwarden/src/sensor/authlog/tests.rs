@@ -40,6 +40,16 @@ fn first_start_is_at_the_end_unless_told_otherwise() {
 }
 
 #[test]
+fn a_file_created_after_start_is_read_from_zero() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("auth.log");
+    let mut t = Tail::new(&p, None, StartAt::End);
+    assert!(poll(&mut t).is_empty());
+    append(&p, "first\n");
+    assert_eq!(poll(&mut t), ["first"]);
+}
+
+#[test]
 fn partial_line_waits_for_its_newline() {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = dir.path().join("auth.log");

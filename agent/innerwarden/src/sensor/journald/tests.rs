@@ -59,7 +59,7 @@ fn args_follow_json_and_match_identifiers() {
         ..JournaldConfig::default()
     };
     assert_eq!(
-        cfg.args(None),
+        cfg.args(&ResumeFrom::Now),
         [
             "--follow",
             "--output=json",
@@ -70,10 +70,13 @@ fn args_follow_json_and_match_identifiers() {
             "SYSLOG_IDENTIFIER=sudo"
         ]
     );
+    let cursor = ResumeFrom::Cursor("s=1;i=2".into());
     assert!(
-        cfg.args(Some("s=1;i=2"))
+        cfg.args(&cursor)
             .contains(&"--after-cursor=s=1;i=2".to_owned())
     );
+    let since = ResumeFrom::Since(1_700_000_000);
+    assert!(cfg.args(&since).contains(&"--since=@1700000000".to_owned()));
 }
 
 #[tokio::test]
