@@ -17,6 +17,7 @@ pub mod logging;
 pub mod pipeline;
 pub mod procfs;
 pub mod recorder;
+pub mod respond;
 pub mod sensor;
 pub mod status;
 pub mod store;
