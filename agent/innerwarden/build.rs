@@ -34,7 +34,9 @@ fn main() {
     if let Some(obj) = env::var_os("INNERWARDEN_EBPF_OBJ") {
         // An empty value asks for no object (a build without the kernel sensor).
         let bytes = if obj.is_empty() {
-            println!("cargo:warning=INNERWARDEN_EBPF_OBJ is empty: building without the eBPF object");
+            println!(
+                "cargo:warning=INNERWARDEN_EBPF_OBJ is empty: building without the eBPF object"
+            );
             Vec::new()
         } else {
             let obj = PathBuf::from(obj);
