@@ -98,14 +98,19 @@ fn exec_arrives_with_full_argv_fork_and_exit() {
     wait_for(&mut rx, Duration::from_secs(5), |ev| {
         match &ev.kind {
             EventKind::Fork(f) if f.child_pid == pid => fork = Some(f.clone()),
-            EventKind::Exec(e) if e.pid == pid => exec = Some(e.clone()),
+            EventKind::Exec(e) if e.pid == pid => exec = Some((ev.ts, e.clone())),
             EventKind::Exit(x) if x.pid == pid => exit = Some(x.clone()),
             _ => {}
         }
         (fork.is_some() && exec.is_some() && exit.is_some()).then_some(())
     });
-    let exec = exec.expect("exec event for the child");
-    println!("{exec:?}");
+    let (ts, exec) = exec.expect("exec event for the child");
+    println!("{ts} {exec:?}");
+    let skew = (chrono::Utc::now() - ts).num_milliseconds();
+    assert!(
+        (0..5000).contains(&skew),
+        "boot-time clock converted to wall time: skew {skew} ms"
+    );
     let mut want = vec!["/bin/echo".to_owned()];
     want.extend(args.iter().map(|a| a.to_string()));
     assert_eq!(exec.argv, want);
