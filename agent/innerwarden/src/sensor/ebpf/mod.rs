@@ -254,6 +254,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sensor_can_move_between_tasks() {
+        fn assert_send<T: Send>() {}
+        assert_send::<EbpfSensor>();
+        assert_send::<EbpfError>();
+    }
+
+    #[test]
     fn config_is_validated() {
         assert!(validate(&EbpfConfig::default()).is_ok());
         let bad_ring = EbpfConfig {
