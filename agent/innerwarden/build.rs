@@ -1,6 +1,7 @@
 //! Embeds the eBPF object (`OUT_DIR/innerwarden.bpf.o`) into the agent.
 //!
-//! Order: `INNERWARDEN_EBPF_OBJ=path` (a prebuilt object, e.g. from a Nix derivation) wins;
+//! Order: `INNERWARDEN_EBPF_OBJ=path` (a prebuilt object, e.g. from a Nix derivation; an empty
+//! value means "no object") wins;
 //! otherwise `target/bpf/innerwarden.bpf.o`, rebuilt by `scripts/build-ebpf.sh` when it is
 //! missing or older than the eBPF sources and the bpf toolchain is installed; otherwise an empty
 //! object with a cargo warning, so `cargo build` works without the bpf toolchain and the agent
@@ -31,10 +32,19 @@ fn main() {
     }
 
     if let Some(obj) = env::var_os("INNERWARDEN_EBPF_OBJ") {
-        let obj = PathBuf::from(obj);
-        println!("cargo:rerun-if-changed={}", obj.display());
-        if let Err(e) = fs::copy(&obj, &out) {
-            panic!("INNERWARDEN_EBPF_OBJ={}: {e}", obj.display());
+        // An empty value asks for no object (a build without the kernel sensor).
+        let bytes = if obj.is_empty() {
+            println!(
+                "cargo:warning=INNERWARDEN_EBPF_OBJ is empty: building without the eBPF object"
+            );
+            Vec::new()
+        } else {
+            let obj = PathBuf::from(obj);
+            println!("cargo:rerun-if-changed={}", obj.display());
+            fs::read(&obj).unwrap_or_else(|e| panic!("INNERWARDEN_EBPF_OBJ={}: {e}", obj.display()))
+        };
+        if let Err(e) = fs::write(&out, bytes) {
+            panic!("writing {}: {e}", out.display());
         }
         return;
     }

@@ -98,14 +98,19 @@ fn exec_arrives_with_full_argv_fork_and_exit() {
     wait_for(&mut rx, Duration::from_secs(5), |ev| {
         match &ev.kind {
             EventKind::Fork(f) if f.child_pid == pid => fork = Some(f.clone()),
-            EventKind::Exec(e) if e.pid == pid => exec = Some(e.clone()),
+            EventKind::Exec(e) if e.pid == pid => exec = Some((ev.ts, e.clone())),
             EventKind::Exit(x) if x.pid == pid => exit = Some(x.clone()),
             _ => {}
         }
         (fork.is_some() && exec.is_some() && exit.is_some()).then_some(())
     });
-    let exec = exec.expect("exec event for the child");
-    println!("{exec:?}");
+    let (ts, exec) = exec.expect("exec event for the child");
+    println!("{ts} {exec:?}");
+    let skew = (chrono::Utc::now() - ts).num_milliseconds();
+    assert!(
+        (0..5000).contains(&skew),
+        "boot-time clock converted to wall time: skew {skew} ms"
+    );
     let mut want = vec!["/bin/echo".to_owned()];
     want.extend(args.iter().map(|a| a.to_string()));
     assert_eq!(exec.argv, want);
@@ -244,13 +249,42 @@ fn tiny_ring_buffer_reports_loss() {
     for _ in 0..20 {
         let _ = Command::new("/bin/true").status();
     }
-    let lost = wait_for(&mut rx, Duration::from_secs(5), |ev| match &ev.kind {
-        EventKind::Loss(l) if l.point == LossPoint::RingReserve && l.stage == "ebpf_exec" => {
-            Some(l.count)
+    // Loss events are deltas per poll: add them up until our 20 execs are accounted for.
+    let mut lost = 0;
+    let mut events = 0;
+    wait_for(&mut rx, Duration::from_secs(5), |ev| {
+        if let EventKind::Loss(l) = &ev.kind
+            && l.point == LossPoint::RingReserve
+            && l.stage == "ebpf_exec"
+        {
+            assert!(l.count > 0, "a Loss event reports a non-zero count");
+            lost += l.count;
+            events += 1;
         }
+        (lost >= 20).then_some(())
+    });
+    println!("loss events: {events}, ebpf_exec lost {lost} records");
+    assert!(lost >= 20, "at least our 20 execs were lost, got {lost}");
+}
+
+#[test]
+fn exec_by_process_started_before_the_sensor_has_its_parent() {
+    require_root_and_object!();
+    let marker = format!("innerwarden-early-{}", std::process::id());
+    // This shell is forked before the sensor loads, then execs once the sensor is up.
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("sleep 1; exec /bin/echo {marker}"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn sh");
+    let pid = child.id();
+    let (_sensor, mut rx, _tx) = start(EbpfConfig::default());
+    let exec = wait_for(&mut rx, Duration::from_secs(5), |ev| match &ev.kind {
+        EventKind::Exec(e) if e.pid == pid && e.argv.get(1) == Some(&marker) => Some(e.clone()),
         _ => None,
     });
-    let lost = lost.expect("a Loss event for the exec program");
-    println!("loss event: ebpf_exec lost {lost} records");
-    assert!(lost >= 20, "at least our 20 execs were lost, got {lost}");
+    assert!(child.wait().expect("wait").success());
+    let exec = exec.expect("exec event of the early shell");
+    assert_eq!(exec.ppid, std::process::id(), "parent seeded from /proc");
 }

@@ -29,6 +29,8 @@ pub const MAP_EVENTS: &str = "EVENTS";
 pub const MAP_RESERVE_FAILURES: &str = "RESERVE_FAILURES";
 /// Name of the LPM trie of watched path prefixes (key [`PathPrefixKey`], value `u8`).
 pub const MAP_WATCHED_PREFIXES: &str = "WATCHED_PREFIXES";
+/// Name of the LRU hash `pid → parent pid` learnt at fork, seeded by userspace from /proc.
+pub const MAP_PARENTS: &str = "PARENTS";
 /// Name of the global holding the [`TpLayout`] set by userspace at load.
 pub const GLOBAL_TP_LAYOUT: &str = "TP_LAYOUT";
 /// Default ring buffer size in bytes (a power of two, multiple of the page size).

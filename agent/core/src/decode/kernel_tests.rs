@@ -72,8 +72,8 @@ fn accept_uses_flow_direction_and_maps_v4_in_v6() {
     r.family = AF_INET6;
     r.sport = 22;
     r.dport = 50000;
-    r.saddr = Ipv6Addr::from(Ipv4Addr::new(10, 0, 0, 1).to_ipv6_mapped()).octets();
-    r.daddr = Ipv6Addr::from(Ipv4Addr::new(192, 0, 2, 7).to_ipv6_mapped()).octets();
+    r.saddr = Ipv4Addr::new(10, 0, 0, 1).to_ipv6_mapped().octets();
+    r.daddr = Ipv4Addr::new(192, 0, 2, 7).to_ipv6_mapped().octets();
     let ev = decode(r.as_bytes(), &CLOCK).expect("valid");
     let EventKind::TcpAccept(c) = ev.kind else {
         panic!("not accept")

@@ -153,6 +153,8 @@ impl EbpfSensor {
                 source: Box::new(e),
             })?;
         programs::set_prefixes(&mut ebpf, &config.watched_prefixes)?;
+        let seeded = programs::seed_parents(&mut ebpf)?;
+        tracing::debug!(seeded, "parent map seeded from /proc");
         let statuses = programs::attach_all(&mut ebpf);
         if !statuses.iter().any(|s| s.attached) {
             let summary = statuses
@@ -244,5 +246,56 @@ fn map_err(name: &'static str, e: aya::maps::MapError) -> EbpfError {
     EbpfError::Map {
         name,
         source: Some(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sensor_can_move_between_tasks() {
+        fn assert_send<T: Send>() {}
+        assert_send::<EbpfSensor>();
+        assert_send::<EbpfError>();
+    }
+
+    #[test]
+    fn config_is_validated() {
+        assert!(validate(&EbpfConfig::default()).is_ok());
+        let bad_ring = EbpfConfig {
+            ring_bytes: 5000,
+            ..EbpfConfig::default()
+        };
+        assert!(matches!(
+            validate(&bad_ring),
+            Err(EbpfError::BadRingSize { bytes: 5000 })
+        ));
+        let relative = EbpfConfig {
+            watched_prefixes: vec!["etc/".into()],
+            ..EbpfConfig::default()
+        };
+        assert!(matches!(
+            validate(&relative),
+            Err(EbpfError::BadPrefix { .. })
+        ));
+        let long = EbpfConfig {
+            watched_prefixes: vec![format!("/{}", "x".repeat(PREFIX_LEN))],
+            ..EbpfConfig::default()
+        };
+        assert!(matches!(validate(&long), Err(EbpfError::BadPrefix { .. })));
+    }
+
+    #[test]
+    fn empty_object_is_not_built() {
+        let (tx, _rx) = crate::channel::bounded("t", 1);
+        let err = EbpfSensor::start_with_object(&[], EbpfConfig::default(), tx)
+            .err()
+            .expect("empty object refused");
+        assert!(matches!(err, EbpfError::NotBuilt));
+        assert_eq!(
+            err.to_string(),
+            "eBPF object not built into this binary (build with scripts/build-ebpf.sh)"
+        );
     }
 }

@@ -4,10 +4,12 @@ use std::fs;
 use std::path::Path;
 
 use aya::Ebpf;
-use aya::maps::LpmTrie;
 use aya::maps::lpm_trie::Key;
+use aya::maps::{HashMap, LpmTrie};
 use aya::programs::TracePoint;
-use innerwarden_common::{MAP_WATCHED_PREFIXES, PREFIX_LEN, TpLayout, format_field_offset};
+use innerwarden_common::{
+    MAP_PARENTS, MAP_WATCHED_PREFIXES, PREFIX_LEN, TpLayout, format_field_offset,
+};
 
 use super::{EbpfError, ProgramStatus, map_err};
 
@@ -126,6 +128,47 @@ pub fn set_prefixes(ebpf: &mut Ebpf, prefixes: &[String]) -> Result<(), EbpfErro
     Ok(())
 }
 
+/// Seed the fork-learnt parent map with the processes that already run, so an exec by a
+/// process started before the sensor still carries its parent. Returns how many were seeded.
+pub fn seed_parents(ebpf: &mut Ebpf) -> Result<usize, EbpfError> {
+    let name = MAP_PARENTS;
+    let map = ebpf
+        .map_mut(name)
+        .ok_or(EbpfError::Map { name, source: None })?;
+    let mut parents: HashMap<_, u32, u32> = HashMap::try_from(map).map_err(|e| map_err(name, e))?;
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Ok(0);
+    };
+    let mut n = 0;
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // A process may exit between listing and reading: skip it.
+        let Some(ppid) = fs::read_to_string(entry.path().join("stat"))
+            .ok()
+            .and_then(|stat| stat_ppid(&stat))
+        else {
+            continue;
+        };
+        if parents.insert(pid, ppid, 0).is_ok() {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// The parent pid from `/proc/<pid>/stat` text: the field after the state, which follows the
+/// last `)` (comm may contain spaces and parentheses).
+pub fn stat_ppid(stat: &str) -> Option<u32> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Load and attach every program; failures are reported, never fatal.
 pub fn attach_all(ebpf: &mut Ebpf) -> Vec<ProgramStatus> {
     PROGRAMS
@@ -167,4 +210,16 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = src.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ppid_from_stat_with_odd_comm() {
+        assert_eq!(stat_ppid("42 (a b) c)) S 7 42 42 0 -1"), Some(7));
+        assert_eq!(stat_ppid("1 (systemd) S 0 1 1 0"), Some(0));
+        assert_eq!(stat_ppid("garbage"), None);
+    }
 }
