@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use innerwarden_core::config::Config;
 
 pub mod audit;
+pub mod bench;
 pub mod check_config;
 pub mod events;
 pub mod incidents;
@@ -51,6 +52,8 @@ pub enum Command {
     Incidents(incidents::Args),
     /// Audit log operations.
     Audit(audit::Args),
+    /// Measurements (exec events/s, replay lines/s) next to a named peer.
+    Bench(bench::Args),
 }
 
 /// Read and validate the configuration. A missing file at the default path means defaults;
@@ -91,5 +94,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Events(args) => events::run(&cli, args),
         Command::Incidents(args) => incidents::run(&cli, args),
         Command::Audit(args) => audit::run(&cli, args),
+        Command::Bench(args) => bench::run(&cli, args),
     }
 }
