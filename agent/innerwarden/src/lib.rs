@@ -16,6 +16,7 @@ pub mod cli;
 pub mod logging;
 pub mod pipeline;
 pub mod procfs;
+pub mod procnet;
 pub mod recorder;
 pub mod respond;
 pub mod sensor;

@@ -11,6 +11,7 @@ use chrono::Utc;
 use innerwarden_core::engine::Engine;
 use innerwarden_core::event::{Event, EventKind, Loss, LossPoint, Source};
 use innerwarden_core::finding::Finding;
+use innerwarden_core::proctable::ProcessTable;
 use tokio::sync::{mpsc, watch};
 
 use crate::channel::DropCounter;
@@ -31,8 +32,9 @@ pub struct Recorded {
 pub trait Sink {
     /// Store a batch of raw events (bounded retention is the sink's business).
     fn events(&mut self, batch: &[Event]) -> anyhow::Result<()>;
-    /// Record a finding: audit record first, then the SQLite rows that reference it.
-    fn finding(&mut self, finding: &Finding) -> anyhow::Result<Recorded>;
+    /// Record a finding: audit record first, then the SQLite rows that reference it; a sink
+    /// with a response stage then decides on the finding's incident (it may read `procs`).
+    fn finding(&mut self, finding: &Finding, procs: &ProcessTable) -> anyhow::Result<Recorded>;
     /// Periodic work (checkpoints, retention). Called about once a second.
     fn tick(&mut self) -> anyhow::Result<()>;
     /// Clean shutdown (final checkpoint). Called by whoever owns the sink once [`run`] has
@@ -126,7 +128,7 @@ fn handle_batch(
     stats.events += buf.len() as u64;
     buf.clear();
     for f in &findings {
-        let rec = sink.finding(f)?;
+        let rec = sink.finding(f, engine.processes())?;
         stats.findings += 1;
         if rec.new_incident {
             stats.incidents_opened += 1;
@@ -171,7 +173,7 @@ impl Sink for MemorySink {
         Ok(())
     }
 
-    fn finding(&mut self, finding: &Finding) -> anyhow::Result<Recorded> {
+    fn finding(&mut self, finding: &Finding, _procs: &ProcessTable) -> anyhow::Result<Recorded> {
         self.findings.push(finding.clone());
         let key = finding.entity.key();
         let existing = self.incidents.iter().position(|(k, _)| *k == key);

@@ -81,9 +81,34 @@ fn status_id(status: &str, key: &str) -> Option<u32> {
         .ok()
 }
 
+/// The login name of `uid` from /etc/passwd, if any.
+pub fn user_name(uid: u32) -> Option<String> {
+    let text = fs::read_to_string("/etc/passwd").ok()?;
+    passwd_name(&text, uid)
+}
+
+/// Pure part of [`user_name`]: `name:x:uid:...` lines.
+pub fn passwd_name(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let _pw = f.next()?;
+        (f.next()?.parse::<u32>().ok()? == uid).then(|| name.to_owned())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwd_lookup() {
+        let pw =
+            "root:x:0:0:root:/root:/bin/bash\nbroken\nalice:x:1000:1000::/home/alice:/bin/sh\n";
+        assert_eq!(passwd_name(pw, 1000).as_deref(), Some("alice"));
+        assert_eq!(passwd_name(pw, 0).as_deref(), Some("root"));
+        assert_eq!(passwd_name(pw, 7), None);
+    }
 
     #[test]
     fn stat_with_odd_comm_parses() {

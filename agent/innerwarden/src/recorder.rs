@@ -9,10 +9,12 @@ use innerwarden_core::audit::AuditKind;
 use innerwarden_core::config::Config;
 use innerwarden_core::event::Event;
 use innerwarden_core::finding::Finding;
+use innerwarden_core::proctable::ProcessTable;
 use serde_json::json;
 
 use crate::audit_log::{AuditLog, CheckpointPolicy};
 use crate::pipeline::{Recorded, Sink};
+use crate::respond::stage::{AuditWrite, ResponseStage};
 use crate::store::Store;
 
 /// File name of the SQLite database inside the state directory.
@@ -39,6 +41,7 @@ pub fn open_store(state_dir: &Path) -> anyhow::Result<Store> {
 pub struct StoreSink {
     store: Store,
     audit: Option<AuditLog>,
+    response: Option<ResponseStage>,
     incident_window: chrono::Duration,
     retention_rows: u64,
     retention_age: Duration,
@@ -60,6 +63,7 @@ impl StoreSink {
         Ok(Self {
             store,
             audit: Some(audit),
+            response: None,
             incident_window: chrono::Duration::seconds(
                 i64::try_from(cfg.storage.incident_window_secs).unwrap_or(i64::MAX / 2_000_000_000),
             ),
@@ -67,6 +71,16 @@ impl StoreSink {
             retention_age: Duration::from_secs(cfg.storage.event_retention_days * 86_400),
             last_prune: Instant::now(),
         })
+    }
+
+    /// Decide and respond after each recorded finding.
+    pub fn with_response(mut self, stage: ResponseStage) -> Self {
+        self.response = Some(stage);
+        self
+    }
+
+    pub fn response_mut(&mut self) -> Option<&mut ResponseStage> {
+        self.response.as_mut()
     }
 
     pub fn store(&self) -> &Store {
@@ -82,12 +96,15 @@ impl StoreSink {
 
 impl Sink for StoreSink {
     fn events(&mut self, batch: &[Event]) -> anyhow::Result<()> {
+        if let Some(stage) = self.response.as_mut() {
+            stage.observe(batch);
+        }
         self.store
             .insert_events(batch)
             .context("storing a batch of events")
     }
 
-    fn finding(&mut self, finding: &Finding) -> anyhow::Result<Recorded> {
+    fn finding(&mut self, finding: &Finding, procs: &ProcessTable) -> anyhow::Result<Recorded> {
         let payload = serde_json::to_value(finding).context("encoding a finding")?;
         let seq = self.audit(AuditKind::Finding, payload)?;
         let rec = self
@@ -106,12 +123,19 @@ impl Sink for StoreSink {
                 }),
             )?;
         }
-        Ok(Recorded {
+        let recorded = Recorded {
             finding_id: rec.finding_id,
             incident_id: rec.incident_id,
             new_incident: rec.new_incident,
             audit_seq: seq,
-        })
+        };
+        if let Some(mut stage) = self.response.take() {
+            let store = self.store.clone();
+            let res = stage.on_finding(finding, &recorded, procs, &store, self);
+            self.response = Some(stage);
+            res?;
+        }
+        Ok(recorded)
     }
 
     fn tick(&mut self) -> anyhow::Result<()> {
@@ -136,5 +160,11 @@ impl Sink for StoreSink {
             log.close().context("closing the audit log")?;
         }
         Ok(())
+    }
+}
+
+impl AuditWrite for StoreSink {
+    fn audit(&mut self, kind: AuditKind, payload: serde_json::Value) -> anyhow::Result<u64> {
+        StoreSink::audit(self, kind, payload)
     }
 }

@@ -51,8 +51,14 @@ pub enum AuditKind {
     Decision,
     /// A responder executed an action (or recorded it as dry-run).
     Action,
+    /// A responder could not carry out an enforced action (payload: the action and the error).
+    ActionFailed,
     /// An action was reverted (TTL expired or operator unblock).
     ActionReverted,
+    /// A human should look: soft tier, suppressed act-tier action, or breaker trip.
+    Escalation,
+    /// The action budget was exhausted: every action is dry-run until the breaker closes.
+    BreakerTripped,
     /// Operator feedback on an incident (true/false positive).
     Feedback,
     /// A signed checkpoint of the chain head (payload: the [`super::Checkpoint`]).
@@ -72,7 +78,10 @@ impl AuditKind {
             AuditKind::Incident => "incident",
             AuditKind::Decision => "decision",
             AuditKind::Action => "action",
+            AuditKind::ActionFailed => "action_failed",
             AuditKind::ActionReverted => "action_reverted",
+            AuditKind::Escalation => "escalation",
+            AuditKind::BreakerTripped => "breaker_tripped",
             AuditKind::Feedback => "feedback",
             AuditKind::Checkpoint => "checkpoint",
             AuditKind::TamperDetected => "tamper_detected",

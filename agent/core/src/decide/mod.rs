@@ -199,3 +199,69 @@ pub fn enforced_kinds(cfg: &ResponseConfig) -> Vec<ActionKind> {
         cfg.enforce.clone()
     }
 }
+
+/// The decide stage's state: configuration, scorer, budget, and the tier last decided per
+/// incident (an incident is decided again only when new findings raise its tier).
+pub struct Decider {
+    cfg: ResponseConfig,
+    scorer: Box<dyn score::Scorer>,
+    budget: Budget,
+    last_tier: std::collections::HashMap<i64, Tier>,
+}
+
+/// At most this many incidents' last tiers are remembered.
+const MAX_REMEMBERED: usize = 100_000;
+
+impl Decider {
+    pub fn new(cfg: ResponseConfig, scorer: Box<dyn score::Scorer>) -> Self {
+        Self {
+            cfg,
+            scorer,
+            budget: Budget::default(),
+            last_tier: std::collections::HashMap::new(),
+        }
+    }
+
+    pub fn config(&self) -> &ResponseConfig {
+        &self.cfg
+    }
+
+    /// Switch the global mode (the D-Bus SetMode method).
+    pub fn set_mode(&mut self, mode: Mode) {
+        self.cfg.mode = mode;
+    }
+
+    /// Decide on `incident` unless an earlier decision on it already had this tier or a
+    /// higher one. Returns `None` when there is nothing new to decide.
+    pub fn on_incident(
+        &mut self,
+        incident: &IncidentView,
+        ctx: &HostContext,
+        now: DateTime<Utc>,
+    ) -> Option<Decision> {
+        let score = self.scorer.score(incident);
+        let t = tier(score.confidence, &self.cfg);
+        let rank = |t: Tier| match t {
+            Tier::AuditOnly => 0,
+            Tier::Soft => 1,
+            Tier::Act => 2,
+        };
+        if let Some(prev) = self.last_tier.get(&incident.id)
+            && rank(*prev) >= rank(t)
+        {
+            return None;
+        }
+        if self.last_tier.len() >= MAX_REMEMBERED {
+            self.last_tier.clear();
+        }
+        self.last_tier.insert(incident.id, t);
+        Some(decide(
+            incident,
+            score,
+            &self.cfg,
+            ctx,
+            &mut self.budget,
+            now,
+        ))
+    }
+}

@@ -208,3 +208,27 @@ fn cidrs_parse_and_match() {
     assert!("10.0.0.0/33".parse::<Cidr>().is_err());
     assert!("nonsense".parse::<Cidr>().is_err());
 }
+
+#[test]
+fn decider_decides_again_only_when_the_tier_rises() {
+    let mut d = Decider::new(enforcing(), Box::new(EvidenceScorer));
+    let ctx = HostContext::default();
+    let first = d
+        .on_incident(&brute("203.0.113.5", 1), &ctx, now())
+        .expect("first decision");
+    assert_eq!(first.tier, Tier::Soft);
+    assert!(
+        d.on_incident(&brute("203.0.113.5", 1), &ctx, now())
+            .is_none(),
+        "same tier"
+    );
+    let second = d
+        .on_incident(&brute("203.0.113.5", 2), &ctx, now())
+        .expect("tier rose");
+    assert_eq!(second.tier, Tier::Act);
+    assert!(
+        d.on_incident(&brute("203.0.113.5", 3), &ctx, now())
+            .is_none(),
+        "already acted"
+    );
+}

@@ -15,6 +15,7 @@ use innerwarden_core::decode::authlog::{LineContext, LineOutcome, SessionDecoder
 use innerwarden_core::engine::Engine;
 use innerwarden_core::event::{Event, Source};
 use innerwarden_core::finding::Finding;
+use innerwarden_core::proctable::ProcessTable;
 use innerwarden_core::replay::{ReplayLine, classify_line};
 use serde::Serialize;
 
@@ -22,6 +23,8 @@ use super::{Cli, load_config, table};
 use crate::channel::{CountedSender, bounded};
 use crate::pipeline::{self, MemorySink, Recorded, Sink};
 use crate::recorder::StoreSink;
+use crate::respond::Responders;
+use crate::respond::stage::ResponseStage;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -57,8 +60,8 @@ impl Sink for Collect<'_> {
     fn events(&mut self, batch: &[Event]) -> anyhow::Result<()> {
         self.inner.events(batch)
     }
-    fn finding(&mut self, f: &Finding) -> anyhow::Result<Recorded> {
-        let r = self.inner.finding(f)?;
+    fn finding(&mut self, f: &Finding, procs: &ProcessTable) -> anyhow::Result<Recorded> {
+        let r = self.inner.finding(f, procs)?;
         self.found.push((f.clone(), r.clone()));
         Ok(r)
     }
@@ -75,7 +78,11 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let mut memory = MemorySink::default();
     let mut store_sink;
     let sink: &mut dyn Sink = if args.record {
-        store_sink = StoreSink::open(&cfg)?;
+        // Decides like the agent, but with no responders: replay never touches the host.
+        store_sink = StoreSink::open(&cfg)?.with_response(ResponseStage::new(
+            cfg.response.clone(),
+            Responders::default(),
+        ));
         &mut store_sink
     } else {
         &mut memory

@@ -20,6 +20,8 @@ use crate::channel::{CountedSender, bounded};
 use crate::pipeline::{self, Sink};
 use crate::procfs;
 use crate::recorder::StoreSink;
+use crate::respond::Responders;
+use crate::respond::stage::ResponseStage;
 use crate::sensor::PositionStore;
 use crate::sensor::authlog::{AuthlogConfig, AuthlogSensor, StartAt};
 use crate::sensor::ebpf::{EbpfConfig, EbpfSensor};
@@ -41,7 +43,9 @@ pub fn run(cli: &Cli, _args: &Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn agent(cfg: Config) -> anyhow::Result<()> {
-    let mut sink = StoreSink::open(&cfg)?;
+    let responders = Responders::default();
+    let mut sink =
+        StoreSink::open(&cfg)?.with_response(ResponseStage::new(cfg.response.clone(), responders));
     let store = sink.store().clone();
     let start_seq = sink.audit(
         AuditKind::AgentStart,

@@ -1,0 +1,217 @@
+//! The response stage: after a finding is recorded, decide on its incident and carry out the
+//! enforced actions. Every step leaves an audit record:
+//!
+//! 1. `decision`: confidence, tier, reasons, the planned actions (each with `dry_run`), and what
+//!    the guards suppressed;
+//! 2. `action` per planned action, written BEFORE anything is executed, so a dry-run record and
+//!    an enforced one differ only in `dry_run`;
+//! 3. `action_failed` when a responder could not carry out an enforced action;
+//! 4. `escalation` when a human should look, `breaker_tripped` when the budget ran out.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use innerwarden_core::audit::AuditKind;
+use innerwarden_core::decide::config::ResponseConfig;
+use innerwarden_core::decide::guard::HostContext;
+use innerwarden_core::decide::score::{EvidenceScorer, FindingView, IncidentView};
+use innerwarden_core::decide::{Decider, Decision};
+use innerwarden_core::event::{AuthService, Event, EventKind};
+use innerwarden_core::finding::{Entity, Finding};
+use innerwarden_core::proctable::ProcessTable;
+use serde_json::json;
+
+use super::Responders;
+use crate::pipeline::Recorded;
+use crate::store::Store;
+
+/// Where the stage writes audit records (the sink's audit log).
+pub trait AuditWrite {
+    fn audit(&mut self, kind: AuditKind, payload: serde_json::Value) -> anyhow::Result<u64>;
+}
+
+/// How long a successful SSH login keeps its source protected while its session is open.
+const LOGIN_MEMORY: TimeDelta = TimeDelta::hours(24);
+/// At most this many login sources are remembered.
+const MAX_LOGINS: usize = 4096;
+
+pub struct ResponseStage {
+    decider: Decider,
+    responders: Responders,
+    /// Sources of successful SSH logins, with when they logged in.
+    logins: HashMap<IpAddr, DateTime<Utc>>,
+    proc_root: PathBuf,
+    ssh_ports: Vec<u16>,
+    agent_unit: Option<String>,
+}
+
+impl ResponseStage {
+    pub fn new(cfg: ResponseConfig, responders: Responders) -> Self {
+        Self {
+            decider: Decider::new(cfg, Box::new(EvidenceScorer)),
+            responders,
+            logins: HashMap::new(),
+            proc_root: PathBuf::from("/proc"),
+            ssh_ports: vec![22],
+            agent_unit: None,
+        }
+    }
+
+    pub fn decider_mut(&mut self) -> &mut Decider {
+        &mut self.decider
+    }
+
+    pub fn responders_mut(&mut self) -> &mut Responders {
+        &mut self.responders
+    }
+
+    /// Remember successful SSH logins (their sources are protected while their session lives).
+    pub fn observe(&mut self, batch: &[Event]) {
+        for ev in batch {
+            if let EventKind::AuthSuccess(s) = &ev.kind
+                && s.service == AuthService::Sshd
+                && let Some(ip) = s.src.as_ref().and_then(|h| h.ip())
+            {
+                if self.logins.len() >= MAX_LOGINS {
+                    let cutoff = ev.ts - LOGIN_MEMORY;
+                    self.logins.retain(|_, t| *t > cutoff);
+                }
+                if self.logins.len() < MAX_LOGINS {
+                    self.logins.insert(ip, ev.ts);
+                }
+            }
+        }
+    }
+
+    /// The protected admin sources right now: peers of authenticated sshd sessions found in
+    /// /proc, plus sources that logged in successfully and still hold an established session.
+    fn host_context(&self) -> HostContext {
+        let mut admin = crate::procnet::authenticated_ssh_peers(&self.proc_root, &self.ssh_ports);
+        let established: Vec<IpAddr> = ["net/tcp", "net/tcp6"]
+            .iter()
+            .filter_map(|f| std::fs::read_to_string(self.proc_root.join(f)).ok())
+            .flat_map(|t| crate::procnet::parse_proc_net_tcp(&t))
+            .filter(|c| self.ssh_ports.contains(&c.local_port))
+            .map(|c| c.peer)
+            .collect();
+        let now = Utc::now();
+        admin.extend(
+            self.logins
+                .iter()
+                .filter(|(ip, t)| now - **t < LOGIN_MEMORY && established.contains(ip))
+                .map(|(ip, _)| *ip),
+        );
+        HostContext {
+            admin_sources: admin,
+            agent_pid: std::process::id(),
+            agent_unit: self.agent_unit.clone(),
+        }
+    }
+
+    /// Decide on the incident `rec` belongs to and act. Errors of responders are recorded, not
+    /// returned: only a failure to write the audit log stops the pipeline.
+    pub fn on_finding(
+        &mut self,
+        finding: &Finding,
+        rec: &Recorded,
+        procs: &ProcessTable,
+        store: &Store,
+        audit: &mut dyn AuditWrite,
+    ) -> anyhow::Result<Option<Decision>> {
+        let view = incident_view(finding, rec, procs, store)?;
+        let ctx = self.host_context();
+        // Event time, not wall time: a replay decides exactly as living through it did.
+        let Some(decision) = self.decider.on_incident(&view, &ctx, finding.ts) else {
+            return Ok(None);
+        };
+        let decision_seq = audit.audit(AuditKind::Decision, serde_json::to_value(&decision)?)?;
+        for planned in &decision.actions {
+            audit.audit(
+                AuditKind::Action,
+                json!({
+                    "incident_id": decision.incident_id,
+                    "decision_seq": decision_seq,
+                    "action": planned.action,
+                    "kind": planned.action.kind(),
+                    "target": planned.action.target(),
+                    "ttl_secs": planned.action.ttl_secs(),
+                    "reversal": planned.reversal,
+                    "dry_run": planned.dry_run,
+                }),
+            )?;
+            if planned.dry_run {
+                continue;
+            }
+            match self.responders.apply(&planned.action) {
+                Ok(applied) => {
+                    tracing::info!(action = %planned.action.kind(), target = %planned.action.target(), detail = %applied.detail, "action enforced");
+                }
+                Err(e) => {
+                    tracing::warn!(action = %planned.action.kind(), target = %planned.action.target(), error = %e, "action failed");
+                    audit.audit(
+                        AuditKind::ActionFailed,
+                        json!({"decision_seq": decision_seq, "action": planned.action, "error": e.to_string()}),
+                    )?;
+                }
+            }
+        }
+        if decision.breaker_tripped {
+            audit.audit(
+                AuditKind::BreakerTripped,
+                json!({"decision_seq": decision_seq, "budget": self.decider.config().budget}),
+            )?;
+        }
+        if decision.escalate {
+            audit.audit(
+                AuditKind::Escalation,
+                json!({"incident_id": decision.incident_id, "decision_seq": decision_seq,
+                       "tier": decision.tier, "confidence": decision.confidence,
+                       "suppressed": decision.suppressed, "summary": finding.summary}),
+            )?;
+        }
+        Ok(Some(decision))
+    }
+}
+
+/// What the decision layer sees of an incident: its findings from the store, and for a process
+/// its unit and user from the process table.
+fn incident_view(
+    finding: &Finding,
+    rec: &Recorded,
+    procs: &ProcessTable,
+    store: &Store,
+) -> anyhow::Result<IncidentView> {
+    let findings = match store.incident(rec.incident_id)? {
+        Some(detail) => detail
+            .findings
+            .iter()
+            .map(|f| FindingView {
+                detector: f.finding.detector.clone(),
+                technique: f.finding.technique.clone(),
+                severity: f.finding.severity,
+            })
+            .collect(),
+        None => vec![FindingView {
+            detector: finding.detector.clone(),
+            technique: finding.technique.clone(),
+            severity: finding.severity,
+        }],
+    };
+    let (unit, user) = match &finding.entity {
+        Entity::Process { pid, .. } => procs
+            .get(*pid)
+            .map(|p| (p.unit.clone(), crate::procfs::user_name(p.uid)))
+            .unwrap_or((None, None)),
+        Entity::User { name } => (None, Some(name.clone())),
+        Entity::Host { .. } => (None, None),
+    };
+    Ok(IncidentView {
+        id: rec.incident_id,
+        entity: finding.entity.clone(),
+        findings,
+        unit,
+        user,
+    })
+}
