@@ -26,6 +26,29 @@ pub struct Config {
     pub storage: StorageConfig,
     pub audit: AuditConfig,
     pub response: crate::decide::config::ResponseConfig,
+    pub notify: NotifyConfig,
+}
+
+/// Escalation notifications.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// POST each escalation as JSON to this http(s) URL. Default: none.
+    pub webhook_url: Option<String>,
+    /// Per-request timeout in seconds. Default 5.
+    pub timeout_secs: u64,
+    /// Attempts per notification (with 1 s, 2 s, ... between). Default 3.
+    pub attempts: u32,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            webhook_url: None,
+            timeout_secs: 5,
+            attempts: 3,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -322,6 +345,17 @@ impl Config {
         }
         if self.audit.checkpoint_every_records == 0 {
             return bad("audit.checkpoint_every_records", "must be at least 1");
+        }
+        if let Some(url) = &self.notify.webhook_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return bad(
+                "notify.webhook_url",
+                format!("{url:?} is not an http(s) URL"),
+            );
+        }
+        if self.notify.timeout_secs == 0 || self.notify.attempts == 0 {
+            return bad("notify", "timeout_secs and attempts must be at least 1");
         }
         if let Err((key, problem)) = self.response.validate() {
             return bad(key, problem);

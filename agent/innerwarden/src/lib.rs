@@ -14,6 +14,7 @@ pub mod audit_log;
 pub mod channel;
 pub mod cli;
 pub mod logging;
+pub mod notify;
 pub mod pipeline;
 pub mod procfs;
 pub mod procnet;

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use super::{Cli, load_config};
 use crate::channel::{CountedSender, bounded};
+use crate::notify::Notifier;
 use crate::pipeline::{self, Sink};
 use crate::procfs;
 use crate::recorder::StoreSink;
@@ -44,8 +45,10 @@ pub fn run(cli: &Cli, _args: &Args) -> anyhow::Result<ExitCode> {
 
 async fn agent(cfg: Config) -> anyhow::Result<()> {
     let responders = Responders::default();
-    let mut sink =
-        StoreSink::open(&cfg)?.with_response(ResponseStage::new(cfg.response.clone(), responders));
+    let mut sink = StoreSink::open(&cfg)?.with_response(
+        ResponseStage::new(cfg.response.clone(), responders)
+            .with_notifier(Notifier::start(&cfg.notify)?),
+    );
     let store = sink.store().clone();
     let start_seq = sink.audit(
         AuditKind::AgentStart,

@@ -24,6 +24,7 @@ use innerwarden_core::proctable::ProcessTable;
 use serde_json::json;
 
 use super::Responders;
+use crate::notify::Notifier;
 use crate::pipeline::Recorded;
 use crate::store::Store;
 
@@ -45,6 +46,7 @@ pub struct ResponseStage {
     proc_root: PathBuf,
     ssh_ports: Vec<u16>,
     agent_unit: Option<String>,
+    notifier: Option<Notifier>,
 }
 
 impl ResponseStage {
@@ -56,7 +58,14 @@ impl ResponseStage {
             proc_root: PathBuf::from("/proc"),
             ssh_ports: vec![22],
             agent_unit: None,
+            notifier: None,
         }
+    }
+
+    /// Send escalations to a webhook as well as the audit log.
+    pub fn with_notifier(mut self, notifier: Option<Notifier>) -> Self {
+        self.notifier = notifier;
+        self
     }
 
     pub fn decider_mut(&mut self) -> &mut Decider {
@@ -164,12 +173,17 @@ impl ResponseStage {
             )?;
         }
         if decision.escalate {
-            audit.audit(
-                AuditKind::Escalation,
-                json!({"incident_id": decision.incident_id, "decision_seq": decision_seq,
+            let payload = json!({"incident_id": decision.incident_id, "decision_seq": decision_seq,
                        "tier": decision.tier, "confidence": decision.confidence,
-                       "suppressed": decision.suppressed, "summary": finding.summary}),
-            )?;
+                       "actions": decision.actions, "suppressed": decision.suppressed,
+                       "entity": finding.entity, "summary": finding.summary});
+            let seq = audit.audit(AuditKind::Escalation, payload.clone())?;
+            if let Some(n) = &self.notifier {
+                let mut msg = payload;
+                msg["audit_seq"] = seq.into();
+                msg["host"] = hostname().into();
+                n.send(msg);
+            }
         }
         Ok(Some(decision))
     }
@@ -214,4 +228,10 @@ fn incident_view(
         unit,
         user,
     })
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default()
 }
