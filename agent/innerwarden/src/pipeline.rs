@@ -8,16 +8,34 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use innerwarden_core::decide::config::{Mode, ResponseConfig};
 use innerwarden_core::engine::Engine;
 use innerwarden_core::event::{Event, EventKind, Loss, LossPoint, Source};
 use innerwarden_core::finding::Finding;
 use innerwarden_core::proctable::ProcessTable;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::channel::DropCounter;
 
 /// Events read from the channel per batch (one SQLite transaction).
 pub const BATCH: usize = 1024;
+
+/// A command for the loop that owns the state (from SIGHUP, D-Bus, the CLI).
+#[derive(Debug)]
+pub enum Control {
+    /// Apply a re-read `[response]` section (mode, thresholds, allowlists, TTLs, budget).
+    ReloadResponse {
+        response: ResponseConfig,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    SetMode {
+        mode: Mode,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    GetMode {
+        reply: oneshot::Sender<Option<Mode>>,
+    },
+}
 
 /// What happened to a finding once recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +55,10 @@ pub trait Sink {
     fn finding(&mut self, finding: &Finding, procs: &ProcessTable) -> anyhow::Result<Recorded>;
     /// Periodic work (checkpoints, retention). Called about once a second.
     fn tick(&mut self) -> anyhow::Result<()>;
+    /// A control command; sinks without a response stage refuse the mutating ones.
+    fn control(&mut self, cmd: Control) -> anyhow::Result<()> {
+        refuse(cmd)
+    }
     /// Clean shutdown (final checkpoint). Called by whoever owns the sink once [`run`] has
     /// returned, after any records of its own (agent stop).
     fn close(&mut self) -> anyhow::Result<()>;
@@ -60,7 +82,21 @@ struct LossWatch {
 /// Run until the channel closes (every sender dropped) or `shutdown` flips to true; what is
 /// already queued is processed before returning.
 pub async fn run(
+    rx: mpsc::Receiver<Event>,
+    engine: Engine,
+    sink: &mut dyn Sink,
+    drops: Vec<DropCounter>,
+    shutdown: watch::Receiver<bool>,
+    tick_every: Duration,
+) -> anyhow::Result<Stats> {
+    let (_keep, control) = mpsc::channel(1);
+    run_with_control(rx, control, engine, sink, drops, shutdown, tick_every).await
+}
+
+/// [`run`] with a control channel (commands are handled between batches, on this loop).
+pub async fn run_with_control(
     mut rx: mpsc::Receiver<Event>,
+    mut control: mpsc::Receiver<Control>,
     mut engine: Engine,
     sink: &mut dyn Sink,
     drops: Vec<DropCounter>,
@@ -86,6 +122,9 @@ pub async fn run(
                 }
                 handle_batch(&mut engine, sink, &mut buf, &mut stats)?;
             }
+            Some(cmd) = control.recv() => {
+                sink.control(cmd)?;
+            }
             _ = tick.tick() => {
                 let mut losses = loss_events(&mut watches);
                 if !losses.is_empty() {
@@ -109,6 +148,19 @@ pub async fn run(
     stats.loss_events += losses.len() as u64;
     handle_batch(&mut engine, sink, &mut losses, &mut stats)?;
     Ok(stats)
+}
+
+/// Answer a command on a pipeline that has no response stage.
+pub fn refuse(cmd: Control) -> anyhow::Result<()> {
+    match cmd {
+        Control::ReloadResponse { reply, .. } | Control::SetMode { reply, .. } => {
+            let _ = reply.send(Err("this pipeline has no response stage".into()));
+        }
+        Control::GetMode { reply } => {
+            let _ = reply.send(None);
+        }
+    }
+    Ok(())
 }
 
 fn handle_batch(

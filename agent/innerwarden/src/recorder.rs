@@ -13,7 +13,7 @@ use innerwarden_core::proctable::ProcessTable;
 use serde_json::json;
 
 use crate::audit_log::{AuditLog, CheckpointPolicy};
-use crate::pipeline::{Recorded, Sink};
+use crate::pipeline::{Control, Recorded, Sink};
 use crate::respond::stage::{AuditWrite, ResponseStage};
 use crate::store::Store;
 
@@ -150,6 +150,32 @@ impl Sink for StoreSink {
                 .context("pruning events")?;
             if pruned > 0 {
                 tracing::debug!(pruned, "event retention");
+            }
+        }
+        Ok(())
+    }
+
+    fn control(&mut self, cmd: Control) -> anyhow::Result<()> {
+        let Some(stage) = self.response.as_mut() else {
+            return crate::pipeline::refuse(cmd);
+        };
+        match cmd {
+            Control::ReloadResponse { response, reply } => {
+                let payload = serde_json::to_value(&response)?;
+                stage.decider_mut().set_config(response);
+                self.audit(
+                    AuditKind::ConfigLoaded,
+                    json!({"reload": "response", "response": payload}),
+                )?;
+                let _ = reply.send(Ok(()));
+            }
+            Control::SetMode { mode, reply } => {
+                stage.decider_mut().set_mode(mode);
+                self.audit(AuditKind::ConfigLoaded, json!({"set_mode": mode}))?;
+                let _ = reply.send(Ok(()));
+            }
+            Control::GetMode { reply } => {
+                let _ = reply.send(Some(stage.decider_mut().config().mode));
             }
         }
         Ok(())

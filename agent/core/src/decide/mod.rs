@@ -226,6 +226,11 @@ impl Decider {
         &self.cfg
     }
 
+    /// Replace the configuration (SIGHUP reload); the budget and decided tiers are kept.
+    pub fn set_config(&mut self, cfg: ResponseConfig) {
+        self.cfg = cfg;
+    }
+
     /// Switch the global mode (the D-Bus SetMode method).
     pub fn set_mode(&mut self, mode: Mode) {
         self.cfg.mode = mode;

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use super::{Cli, load_config};
 use crate::channel::{CountedSender, bounded};
 use crate::notify::Notifier;
-use crate::pipeline::{self, Sink};
+use crate::pipeline::{self, Control, Sink};
 use crate::procfs;
 use crate::recorder::StoreSink;
 use crate::respond::Responders;
@@ -39,11 +39,11 @@ pub fn run(cli: &Cli, _args: &Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    rt.block_on(agent(cfg))?;
+    rt.block_on(agent(cli, cfg))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn agent(cfg: Config) -> anyhow::Result<()> {
+async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
     let responders = Responders::default();
     let mut sink = StoreSink::open(&cfg)?.with_response(
         ResponseStage::new(cfg.response.clone(), responders)
@@ -77,12 +77,14 @@ async fn agent(cfg: Config) -> anyhow::Result<()> {
     drop(tx);
     status.write(&cfg.agent.state_dir);
 
+    let (control_tx, control_rx) = tokio::sync::mpsc::channel::<Control>(64);
     let pipeline = {
         let stop_rx = stop_rx.clone();
         let handle = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
-            let stats = handle.block_on(pipeline::run(
+            let stats = handle.block_on(pipeline::run_with_control(
                 rx,
+                control_rx,
                 engine,
                 &mut sink,
                 drops,
@@ -93,7 +95,7 @@ async fn agent(cfg: Config) -> anyhow::Result<()> {
         })
     };
 
-    wait_for_signal().await?;
+    signals(cli, &cfg, &control_tx).await?;
     tracing::info!("stopping: draining the queue");
     let _ = stop_tx.send(true);
     drop(ebpf);
@@ -215,13 +217,50 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     }
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// Wait for SIGTERM or SIGINT; on SIGHUP re-read the configuration and apply its `[response]`
+/// section. An invalid file is logged (naming the key) and the running configuration is kept;
+/// changes outside `[response]` are reported as needing a restart.
+async fn signals(
+    cli: &Cli,
+    running: &Config,
+    control: &tokio::sync::mpsc::Sender<Control>,
+) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => reload(cli, running, control).await,
+        }
     }
-    Ok(())
+}
+
+async fn reload(cli: &Cli, running: &Config, control: &tokio::sync::mpsc::Sender<Control>) {
+    let new = match load_config(cli) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "reload refused; keeping the running configuration");
+            return;
+        }
+    };
+    let mut rest_new = new.clone();
+    rest_new.response = running.response.clone();
+    if &rest_new != running {
+        tracing::warn!("reload: only [response] applies live; restart the agent for other changes");
+    }
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let sent = control
+        .send(Control::ReloadResponse {
+            response: new.response,
+            reply,
+        })
+        .await;
+    match (sent, answer.await) {
+        (Ok(()), Ok(Ok(()))) => tracing::info!("configuration reloaded ([response])"),
+        (_, Ok(Err(e))) => tracing::error!(error = %e, "reload refused"),
+        _ => tracing::error!("reload: the pipeline is not running"),
+    }
 }
