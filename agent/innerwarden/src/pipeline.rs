@@ -25,7 +25,7 @@ pub const BATCH: usize = 1024;
 pub enum Control {
     /// Apply a re-read `[response]` section (mode, thresholds, allowlists, TTLs, budget).
     ReloadResponse {
-        response: ResponseConfig,
+        response: Box<ResponseConfig>,
         reply: oneshot::Sender<Result<(), String>>,
     },
     SetMode {

@@ -162,7 +162,7 @@ impl Sink for StoreSink {
         match cmd {
             Control::ReloadResponse { response, reply } => {
                 let payload = serde_json::to_value(&response)?;
-                stage.decider_mut().set_config(response);
+                stage.decider_mut().set_config(*response);
                 self.audit(
                     AuditKind::ConfigLoaded,
                     json!({"reload": "response", "response": payload}),

@@ -254,7 +254,7 @@ async fn reload(cli: &Cli, running: &Config, control: &tokio::sync::mpsc::Sender
     let (reply, answer) = tokio::sync::oneshot::channel();
     let sent = control
         .send(Control::ReloadResponse {
-            response: new.response,
+            response: Box::new(new.response),
             reply,
         })
         .await;
