@@ -121,7 +121,12 @@ fn systemd_responder_in_nspawn() {
         .env("SYSTEMD_NSPAWN_UNIFIED_HIERARCHY", "1")
         .arg("-D")
         .arg(&rootfs)
-        .args(["--volatile=overlay", "--register=no", "--keep-unit", "--private-network"])
+        .args([
+            "--volatile=overlay",
+            "--register=no",
+            "--keep-unit",
+            "--private-network",
+        ])
         .arg(format!("--bind-ro={}:/job", job.path().display()))
         .arg(format!("--bind={}:/jobout", out.path().display()))
         .args(["-b", "--console=pipe"])
@@ -135,9 +140,16 @@ fn systemd_responder_in_nspawn() {
     let log = std::fs::read_to_string(out.path().join("test.log")).unwrap_or_default();
     let console = std::fs::read_to_string(out.path().join("console.log")).unwrap_or_default();
     println!("--- in-container test log ({secs:.1} s boot→job→poweroff) ---\n{log}");
-    assert!(finished.is_some(), "container did not power off in 180 s:\n{console}");
+    assert!(
+        finished.is_some(),
+        "container did not power off in 180 s:\n{console}"
+    );
     let code = std::fs::read_to_string(out.path().join("exit-code")).unwrap_or_default();
-    assert_eq!(code.trim(), "0", "in-container test failed:\n{log}\n--- console ---\n{console}");
+    assert_eq!(
+        code.trim(),
+        "0",
+        "in-container test failed:\n{log}\n--- console ---\n{console}"
+    );
     assert!(log.contains("nspawn: all checks passed"), "{log}");
 }
 
@@ -163,26 +175,42 @@ fn ip_list(r: &SystemdResponder, name: &'static str) -> Vec<(i32, Vec<u8>, u32)>
 #[test]
 fn in_container() {
     if std::env::var_os(IN_CONTAINER).is_none() {
-        println!("skipped: runs only inside the nspawn container (driven by systemd_responder_in_nspawn)");
+        println!(
+            "skipped: runs only inside the nspawn container (driven by systemd_responder_in_nspawn)"
+        );
         return;
     }
     let mut r = SystemdResponder::new().expect("system bus");
-    let active = |r: &SystemdResponder| -> String { r.property(VICTIM, UNIT, "ActiveState").expect("ActiveState") };
+    let active = |r: &SystemdResponder| -> String {
+        r.property(VICTIM, UNIT, "ActiveState")
+            .expect("ActiveState")
+    };
     poll("victim active", "active".to_owned(), || active(&r));
 
     // Resolve by pid.
     let pid = r.main_pid(VICTIM).expect("MainPID").expect("running");
-    assert_eq!(r.unit_of_pid(pid).expect("GetUnitByPID"), Some(VICTIM.to_owned()));
+    assert_eq!(
+        r.unit_of_pid(pid).expect("GetUnitByPID"),
+        Some(VICTIM.to_owned())
+    );
     assert_eq!(r.unit_of_pid(999_999).expect("no unit"), None);
     println!("ok: unit_of_pid({pid}) = {VICTIM}");
 
-    let q = |mode| Action::Quarantine { unit: VICTIM.into(), mode, ttl_secs: 60 };
+    let q = |mode| Action::Quarantine {
+        unit: VICTIM.into(),
+        mode,
+        ttl_secs: 60,
+    };
 
     // Freeze → frozen → thaw.
     let a = r.apply(&q(QuarantineMode::Freeze)).expect("freeze");
-    r.apply(&q(QuarantineMode::Freeze)).expect("freeze again (idempotent)");
+    r.apply(&q(QuarantineMode::Freeze))
+        .expect("freeze again (idempotent)");
     println!("{}", a.detail);
-    let freezer = |r: &SystemdResponder| -> String { r.property(VICTIM, UNIT, "FreezerState").expect("FreezerState") };
+    let freezer = |r: &SystemdResponder| -> String {
+        r.property(VICTIM, UNIT, "FreezerState")
+            .expect("FreezerState")
+    };
     poll("frozen", "frozen".to_owned(), || freezer(&r));
     r.revert(&q(QuarantineMode::Freeze)).expect("thaw");
     poll("thawed", "running".to_owned(), || freezer(&r));
@@ -191,38 +219,75 @@ fn in_container() {
     let allow0 = ip_list(&r, "IPAddressAllow");
     let deny0 = ip_list(&r, "IPAddressDeny");
     assert_eq!(allow0, vec![(libc::AF_INET, vec![127, 0, 0, 1], 32)]);
-    let a = r.apply(&q(QuarantineMode::CutNetwork)).expect("cut network");
+    let a = r
+        .apply(&q(QuarantineMode::CutNetwork))
+        .expect("cut network");
     println!("{}", a.detail);
-    let mut any: Vec<_> = IpPrefix::any().into_iter().map(|p| (p.family, p.addr, p.prefix_len)).collect();
+    let mut any: Vec<_> = IpPrefix::any()
+        .into_iter()
+        .map(|p| (p.family, p.addr, p.prefix_len))
+        .collect();
     any.sort();
-    poll("IPAddressDeny=any", any.clone(), || ip_list(&r, "IPAddressDeny"));
-    poll("IPAddressAllow empty", vec![], || ip_list(&r, "IPAddressAllow"));
-    r.revert(&q(QuarantineMode::CutNetwork)).expect("restore network");
-    poll("IPAddressAllow restored", allow0.clone(), || ip_list(&r, "IPAddressAllow"));
-    poll("IPAddressDeny restored", deny0.clone(), || ip_list(&r, "IPAddressDeny"));
+    poll("IPAddressDeny=any", any.clone(), || {
+        ip_list(&r, "IPAddressDeny")
+    });
+    poll("IPAddressAllow empty", vec![], || {
+        ip_list(&r, "IPAddressAllow")
+    });
+    r.revert(&q(QuarantineMode::CutNetwork))
+        .expect("restore network");
+    poll("IPAddressAllow restored", allow0.clone(), || {
+        ip_list(&r, "IPAddressAllow")
+    });
+    poll("IPAddressDeny restored", deny0.clone(), || {
+        ip_list(&r, "IPAddressDeny")
+    });
 
     // The same through a stored Undo, by a "restarted" responder.
-    let a = r.apply(&q(QuarantineMode::CutNetwork)).expect("cut network again");
+    let a = r
+        .apply(&q(QuarantineMode::CutNetwork))
+        .expect("cut network again");
     let undo = Undo::from_detail(&a.detail).expect("undo in detail");
     let mut fresh = SystemdResponder::new().expect("system bus");
-    assert!(fresh.revert(&q(QuarantineMode::CutNetwork)).is_err(), "no undo known: must refuse");
+    assert!(
+        fresh.revert(&q(QuarantineMode::CutNetwork)).is_err(),
+        "no undo known: must refuse"
+    );
     fresh.revert_undo(&undo).expect("revert via ledger undo");
-    poll("restored via Undo", deny0.clone(), || ip_list(&r, "IPAddressDeny"));
-    poll("allow restored via Undo", allow0, || ip_list(&r, "IPAddressAllow"));
+    poll("restored via Undo", deny0.clone(), || {
+        ip_list(&r, "IPAddressDeny")
+    });
+    poll("allow restored via Undo", allow0, || {
+        ip_list(&r, "IPAddressAllow")
+    });
     // Forget the in-memory undo of `r` (already reverted by `fresh`).
     r.revert_undo(&undo).expect("idempotent restore");
 
     // Throttle → quota + tasks → restore.
-    let th = Action::Throttle { unit: VICTIM.into(), cpu_percent: 10, ttl_secs: 60 };
-    let q0: u64 = r.property(VICTIM, SERVICE, "CPUQuotaPerSecUSec").expect("quota");
+    let th = Action::Throttle {
+        unit: VICTIM.into(),
+        cpu_percent: 10,
+        ttl_secs: 60,
+    };
+    let q0: u64 = r
+        .property(VICTIM, SERVICE, "CPUQuotaPerSecUSec")
+        .expect("quota");
     let t0: u64 = r.property(VICTIM, SERVICE, "TasksMax").expect("tasks");
     println!("{}", r.apply(&th).expect("throttle").detail);
-    poll("CPUQuotaPerSecUSec=100ms", 100_000u64, || r.property(VICTIM, SERVICE, "CPUQuotaPerSecUSec").expect("quota"));
+    poll("CPUQuotaPerSecUSec=100ms", 100_000u64, || {
+        r.property(VICTIM, SERVICE, "CPUQuotaPerSecUSec")
+            .expect("quota")
+    });
     let tmax: u64 = r.property(VICTIM, SERVICE, "TasksMax").expect("tasks");
     assert!(tmax < 100, "TasksMax {tmax}");
     r.revert(&th).expect("unthrottle");
-    poll("quota restored", q0, || r.property(VICTIM, SERVICE, "CPUQuotaPerSecUSec").expect("quota"));
-    poll("TasksMax restored", t0, || r.property(VICTIM, SERVICE, "TasksMax").expect("tasks"));
+    poll("quota restored", q0, || {
+        r.property(VICTIM, SERVICE, "CPUQuotaPerSecUSec")
+            .expect("quota")
+    });
+    poll("TasksMax restored", t0, || {
+        r.property(VICTIM, SERVICE, "TasksMax").expect("tasks")
+    });
 
     // Stop → inactive → start.
     r.apply(&q(QuarantineMode::Stop)).expect("stop");
@@ -233,7 +298,9 @@ fn in_container() {
     // KillUnit all SIGKILL.
     let pid = r.main_pid(VICTIM).expect("MainPID").expect("running");
     println!("{}", r.kill_unit(VICTIM).expect("KillUnit").detail);
-    poll("killed", false, || Path::new(&format!("/proc/{pid}")).exists());
+    poll("killed", false, || {
+        Path::new(&format!("/proc/{pid}")).exists()
+    });
     poll("unit down after KillUnit", true, || active(&r) != "active");
 
     println!("nspawn: all checks passed");

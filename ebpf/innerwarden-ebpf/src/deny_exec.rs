@@ -40,8 +40,9 @@ fn try_bprm_check_security(ctx: &LsmContext) -> Result<i32, Error> {
     let key = unsafe {
         let file: *const u8 =
             bpf_probe_read_kernel(bprm.wrapping_add(bprm_file).cast()).map_err(|_| Error::Read)?;
-        let inode: *const u8 = bpf_probe_read_kernel(file.wrapping_add(lsm_off!(file_inode)).cast())
-            .map_err(|_| Error::Read)?;
+        let inode: *const u8 =
+            bpf_probe_read_kernel(file.wrapping_add(lsm_off!(file_inode)).cast())
+                .map_err(|_| Error::Read)?;
         let ino: u64 = bpf_probe_read_kernel(inode.wrapping_add(lsm_off!(inode_ino)).cast())
             .map_err(|_| Error::Read)?;
         let sb: *const u8 = bpf_probe_read_kernel(inode.wrapping_add(lsm_off!(inode_sb)).cast())

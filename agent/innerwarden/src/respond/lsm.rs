@@ -223,7 +223,10 @@ impl LsmResponder {
             }
         }
         Ok(Applied {
-            detail: format!("exec of {path} allowed again (inode {} dev {:#x})", key.ino, key.dev),
+            detail: format!(
+                "exec of {path} allowed again (inode {} dev {:#x})",
+                key.ino, key.dev
+            ),
         })
     }
 }
@@ -301,7 +304,9 @@ mod tests {
 
     #[test]
     fn lsm_list() {
-        assert!(bpf_lsm_active("lockdown,capability,landlock,yama,apparmor,bpf\n"));
+        assert!(bpf_lsm_active(
+            "lockdown,capability,landlock,yama,apparmor,bpf\n"
+        ));
         assert!(!bpf_lsm_active("lockdown,capability,yama"));
     }
 

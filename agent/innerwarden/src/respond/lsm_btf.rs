@@ -52,13 +52,13 @@ impl<'a> Btf<'a> {
             let vlen = (info & 0xffff) as usize;
             let data = at + 12;
             let extra = match kind {
-                1 | 14 | 17 => 4,           // INT, VAR, DECL_TAG
-                3 => 12,                    // ARRAY
-                4 | 5 => 12 * vlen,         // STRUCT, UNION
-                6 | 13 => 8 * vlen,         // ENUM, FUNC_PROTO
-                15 | 19 => 12 * vlen,       // DATASEC, ENUM64
-                2 | 7..=12 | 16 | 18 => 0,  // PTR, FWD, TYPEDEF, quals, FUNC, FLOAT, TYPE_TAG
-                _ => return None,           // unknown kind: cannot walk further
+                1 | 14 | 17 => 4,          // INT, VAR, DECL_TAG
+                3 => 12,                   // ARRAY
+                4 | 5 => 12 * vlen,        // STRUCT, UNION
+                6 | 13 => 8 * vlen,        // ENUM, FUNC_PROTO
+                15 | 19 => 12 * vlen,      // DATASEC, ENUM64
+                2 | 7..=12 | 16 | 18 => 0, // PTR, FWD, TYPEDEF, quals, FUNC, FLOAT, TYPE_TAG
+                _ => return None,          // unknown kind: cannot walk further
             };
             types.push(Ty {
                 kind,
@@ -97,7 +97,9 @@ impl<'a> Btf<'a> {
             let raw = u32_at(self.types_sec, m + 8)?;
             let bits = if bitfields { raw & 0xff_ffff } else { raw };
             if name_off == 0 {
-                if let Some(inner) = self.ty(mty).and_then(|t| self.member_bits(t, member, depth + 1))
+                if let Some(inner) = self
+                    .ty(mty)
+                    .and_then(|t| self.member_bits(t, member, depth + 1))
                 {
                     return Some(bits + inner);
                 }

@@ -224,7 +224,9 @@ impl KillResponder {
         };
         match send(&fd, pid, 0) {
             Ok(()) => {}
-            Err(PidfdError::Signal { source, .. }) if source.raw_os_error() == Some(libc::ESRCH) => {
+            Err(PidfdError::Signal { source, .. })
+                if source.raw_os_error() == Some(libc::ESRCH) =>
+            {
                 return Ok(None);
             }
             Err(e) => return Err(e),
@@ -278,7 +280,13 @@ impl KillResponder {
         Ok(tree.len() - before)
     }
 
-    fn kill(&self, pid: u32, start_ns: u64, exe: &str, tree: bool) -> Result<Applied, RespondError> {
+    fn kill(
+        &self,
+        pid: u32,
+        start_ns: u64,
+        exe: &str,
+        tree: bool,
+    ) -> Result<Applied, RespondError> {
         let target = format!("pid {pid} ({exe})");
         if self.refused(pid) {
             return Err(RespondError::Failed {
@@ -302,7 +310,9 @@ impl KillResponder {
                 "pid names a different process than the decision: not killing"
             );
             return Err(RespondError::TargetGone {
-                target: format!("{target}: pid reused (started {start_wall} ns > event {start_ns} ns + tolerance)"),
+                target: format!(
+                    "{target}: pid reused (started {start_wall} ns > event {start_ns} ns + tolerance)"
+                ),
             });
         }
         let mut procs = vec![root];

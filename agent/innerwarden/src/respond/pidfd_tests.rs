@@ -120,7 +120,11 @@ fn kills_a_tree() {
     let applied = r
         .apply(&kill_action(child.id(), start, true))
         .expect("killed");
-    assert!(applied.detail.contains("2 descendant"), "{}", applied.detail);
+    assert!(
+        applied.detail.contains("2 descendant"),
+        "{}",
+        applied.detail
+    );
     child.wait().expect("reap");
     for k in kids {
         assert!(wait_dead(k), "descendant {k} survived");

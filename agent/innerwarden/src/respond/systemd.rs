@@ -55,11 +55,16 @@ pub enum SystemdError {
         method: &'static str,
         target: String,
         #[source]
-        source: zbus::Error,
+        source: Box<zbus::Error>,
     },
     #[error("property {property} of {unit} has an unexpected type")]
-    PropertyType { unit: String, property: &'static str },
-    #[error("unit {unit} has no cgroup interface (not a service, scope, slice, socket, mount or swap)")]
+    PropertyType {
+        unit: String,
+        property: &'static str,
+    },
+    #[error(
+        "unit {unit} has no cgroup interface (not a service, scope, slice, socket, mount or swap)"
+    )]
     NoCgroup { unit: String },
     #[error("previous values of {unit} unknown (agent restarted?): revert with the ledger's Undo")]
     UndoUnknown { unit: String },
@@ -225,7 +230,7 @@ impl SystemdResponder {
         let err = |source| SystemdError::Call {
             method,
             target: target.to_owned(),
-            source,
+            source: Box::new(source),
         };
         self.rt.block_on(async {
             let msg = self
@@ -250,7 +255,12 @@ impl SystemdResponder {
     }
 
     /// A property of `unit` on interface `iface`.
-    pub fn property<T>(&self, unit: &str, iface: &str, name: &'static str) -> Result<T, SystemdError>
+    pub fn property<T>(
+        &self,
+        unit: &str,
+        iface: &str,
+        name: &'static str,
+    ) -> Result<T, SystemdError>
     where
         T: TryFrom<OwnedValue>,
     {
@@ -279,10 +289,12 @@ impl SystemdResponder {
         let target = format!("pid {pid}");
         let path: OwnedObjectPath = match self.manager("GetUnitByPID", &target, &(pid,)) {
             Ok(p) => p,
-            Err(SystemdError::Call {
-                source: zbus::Error::MethodError(name, _, _),
-                ..
-            }) if name.as_str() == "org.freedesktop.systemd1.NoUnitForPID" => return Ok(None),
+            Err(SystemdError::Call { source, .. })
+                if matches!(&*source, zbus::Error::MethodError(name, _, _)
+                    if name.as_str() == "org.freedesktop.systemd1.NoUnitForPID") =>
+            {
+                return Ok(None);
+            }
             Err(e) => return Err(e),
         };
         let v: OwnedValue = self.call(path.as_str(), PROPS, "Get", &target, &(UNIT, "Id"))?;
@@ -307,12 +319,19 @@ impl SystemdResponder {
         })
     }
 
-    fn set_properties(&self, unit: &str, props: Vec<(&str, Value<'_>)>) -> Result<(), SystemdError> {
+    fn set_properties(
+        &self,
+        unit: &str,
+        props: Vec<(&str, Value<'_>)>,
+    ) -> Result<(), SystemdError> {
         self.manager::<_, ()>("SetUnitProperties", unit, &(unit, true, props))
     }
 
     /// Set an IP list exactly: an empty assignment resets it, then the entries are added.
-    fn ip_list_assignments(name: &'static str, v: &[IpPrefix]) -> Vec<(&'static str, Value<'static>)> {
+    fn ip_list_assignments(
+        name: &'static str,
+        v: &[IpPrefix],
+    ) -> Vec<(&'static str, Value<'static>)> {
         let mut out = vec![(name, Value::from(Wire::new()))];
         if !v.is_empty() {
             out.push((name, Value::from(to_wire(v))));
@@ -328,7 +347,11 @@ impl SystemdResponder {
             // which are ours now.
             let undo = undo.clone();
             self.enforce(action)?;
-            let detail = format!("{} already in force; {}", action.target(), undo.to_detail_suffix());
+            let detail = format!(
+                "{} already in force; {}",
+                action.target(),
+                undo.to_detail_suffix()
+            );
             return Ok((Applied { detail }, undo));
         }
         let undo = self.capture(action)?;
@@ -382,7 +405,9 @@ impl SystemdResponder {
                     let mut props = Self::ip_list_assignments("IPAddressAllow", &[]);
                     props.extend(Self::ip_list_assignments("IPAddressDeny", &IpPrefix::any()));
                     self.set_properties(unit, props)?;
-                    Ok(format!("cut the network of {unit} (runtime IPAddressDeny=any, IPAddressAllow=)"))
+                    Ok(format!(
+                        "cut the network of {unit} (runtime IPAddressDeny=any, IPAddressAllow=)"
+                    ))
                 }
             },
             Action::Throttle {
@@ -390,7 +415,11 @@ impl SystemdResponder {
             } => {
                 let quota = cpu_quota_usec(*cpu_percent);
                 let current: u64 = self.cgroup_property(unit, "TasksCurrent")?;
-                let tasks = if current == u64::MAX { 64 } else { current + THROTTLE_TASKS_HEADROOM };
+                let tasks = if current == u64::MAX {
+                    64
+                } else {
+                    current + THROTTLE_TASKS_HEADROOM
+                };
                 self.set_properties(
                     unit,
                     vec![
@@ -447,7 +476,9 @@ impl SystemdResponder {
                         ("TasksMax", Value::from(*tasks_max)),
                     ],
                 )?;
-                format!("restored {unit} limits (CPUQuotaPerSecUSec={cpu_quota_per_sec_usec} TasksMax={tasks_max})")
+                format!(
+                    "restored {unit} limits (CPUQuotaPerSecUSec={cpu_quota_per_sec_usec} TasksMax={tasks_max})"
+                )
             }
         };
         self.undos.retain(|_, u| u != undo);
@@ -476,12 +507,22 @@ impl Responder for SystemdResponder {
         let key = (action.kind(), action.target());
         let undo = match (self.undos.get(&key), action) {
             (Some(u), _) => u.clone(),
-            (None, Action::Quarantine { unit, mode: QuarantineMode::Freeze, .. }) => {
-                Undo::Thaw { unit: unit.clone() }
-            }
-            (None, Action::Quarantine { unit, mode: QuarantineMode::Stop, .. }) => {
-                Undo::Start { unit: unit.clone() }
-            }
+            (
+                None,
+                Action::Quarantine {
+                    unit,
+                    mode: QuarantineMode::Freeze,
+                    ..
+                },
+            ) => Undo::Thaw { unit: unit.clone() },
+            (
+                None,
+                Action::Quarantine {
+                    unit,
+                    mode: QuarantineMode::Stop,
+                    ..
+                },
+            ) => Undo::Start { unit: unit.clone() },
             (None, Action::Quarantine { unit, .. } | Action::Throttle { unit, .. }) => {
                 return Err(SystemdError::UndoUnknown { unit: unit.clone() }.into());
             }
@@ -513,8 +554,14 @@ mod tests {
 
     #[test]
     fn interfaces_and_quota() {
-        assert_eq!(cgroup_interface("a.service"), Some("org.freedesktop.systemd1.Service"));
-        assert_eq!(cgroup_interface("session-1.scope"), Some("org.freedesktop.systemd1.Scope"));
+        assert_eq!(
+            cgroup_interface("a.service"),
+            Some("org.freedesktop.systemd1.Service")
+        );
+        assert_eq!(
+            cgroup_interface("session-1.scope"),
+            Some("org.freedesktop.systemd1.Scope")
+        );
         assert_eq!(cgroup_interface("multi-user.target"), None);
         assert_eq!(cpu_quota_usec(20), 200_000);
         assert_eq!(cpu_quota_usec(0), 1_000);
