@@ -23,10 +23,16 @@
 use std::collections::HashMap;
 
 use innerwarden_core::decide::action::{Action, ActionKind, QuarantineMode};
-use serde::{Deserialize, Serialize};
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
 use super::{Applied, RespondError, Responder};
+
+mod error;
+mod undo;
+
+pub use error::SystemdError;
+pub use undo::{IpPrefix, Undo, cgroup_interface, cpu_quota_usec};
+use undo::{Wire, from_wire, to_wire};
 
 const NAME: &str = "systemd";
 const DEST: &str = "org.freedesktop.systemd1";
@@ -37,158 +43,6 @@ const PROPS: &str = "org.freedesktop.DBus.Properties";
 
 /// Tasks a throttled unit may start beyond those it runs now.
 pub const THROTTLE_TASKS_HEADROOM: u64 = 16;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SystemdError {
-    #[error("starting the D-Bus runtime")]
-    Runtime {
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("connecting to the system bus")]
-    Connect {
-        #[source]
-        source: zbus::Error,
-    },
-    #[error("{method} on {target}")]
-    Call {
-        method: &'static str,
-        target: String,
-        #[source]
-        source: Box<zbus::Error>,
-    },
-    #[error("property {property} of {unit} has an unexpected type")]
-    PropertyType {
-        unit: String,
-        property: &'static str,
-    },
-    #[error(
-        "unit {unit} has no cgroup interface (not a service, scope, slice, socket, mount or swap)"
-    )]
-    NoCgroup { unit: String },
-    #[error("previous values of {unit} unknown (agent restarted?): revert with the ledger's Undo")]
-    UndoUnknown { unit: String },
-}
-
-impl From<SystemdError> for RespondError {
-    fn from(e: SystemdError) -> Self {
-        RespondError::Failed {
-            responder: NAME,
-            message: e.to_string(),
-            source: Some(Box::new(e)),
-        }
-    }
-}
-
-/// One `IPAddressAllow`/`IPAddressDeny` entry as systemd exposes it (`(iayu)`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IpPrefix {
-    /// `AF_INET` (2) or `AF_INET6` (10).
-    pub family: i32,
-    pub addr: Vec<u8>,
-    pub prefix_len: u32,
-}
-
-impl IpPrefix {
-    /// `any` = 0.0.0.0/0 and ::/0.
-    pub fn any() -> Vec<IpPrefix> {
-        vec![
-            IpPrefix {
-                family: libc::AF_INET,
-                addr: vec![0; 4],
-                prefix_len: 0,
-            },
-            IpPrefix {
-                family: libc::AF_INET6,
-                addr: vec![0; 16],
-                prefix_len: 0,
-            },
-        ]
-    }
-}
-
-type Wire = Vec<(i32, Vec<u8>, u32)>;
-
-fn to_wire(v: &[IpPrefix]) -> Wire {
-    v.iter()
-        .map(|p| (p.family, p.addr.clone(), p.prefix_len))
-        .collect()
-}
-
-fn from_wire(v: Wire) -> Vec<IpPrefix> {
-    v.into_iter()
-        .map(|(family, addr, prefix_len)| IpPrefix {
-            family,
-            addr,
-            prefix_len,
-        })
-        .collect()
-}
-
-/// How to undo one systemd action, with the values it replaced. Store it with the action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "undo", rename_all = "snake_case")]
-pub enum Undo {
-    Thaw {
-        unit: String,
-    },
-    RestoreNetwork {
-        unit: String,
-        ip_address_allow: Vec<IpPrefix>,
-        ip_address_deny: Vec<IpPrefix>,
-    },
-    Start {
-        unit: String,
-    },
-    RestoreLimits {
-        unit: String,
-        /// `u64::MAX` = no quota.
-        cpu_quota_per_sec_usec: u64,
-        /// `u64::MAX` = infinity.
-        tasks_max: u64,
-    },
-}
-
-impl Undo {
-    pub fn unit(&self) -> &str {
-        match self {
-            Undo::Thaw { unit }
-            | Undo::RestoreNetwork { unit, .. }
-            | Undo::Start { unit }
-            | Undo::RestoreLimits { unit, .. } => unit,
-        }
-    }
-
-    /// The `undo={json}` suffix written into [`Applied::detail`].
-    pub fn to_detail_suffix(&self) -> String {
-        // Serializing plain data with derived impls cannot fail.
-        format!("undo={}", serde_json::to_string(self).unwrap_or_default())
-    }
-
-    /// Recover the undo from an [`Applied::detail`] written by this responder.
-    pub fn from_detail(detail: &str) -> Option<Undo> {
-        let json = &detail[detail.rfind("undo=")? + "undo=".len()..];
-        serde_json::from_str(json).ok()
-    }
-}
-
-/// The D-Bus interface carrying a unit's cgroup properties, from its suffix.
-pub fn cgroup_interface(unit: &str) -> Option<&'static str> {
-    Some(match unit.rsplit_once('.')?.1 {
-        "service" => "org.freedesktop.systemd1.Service",
-        "scope" => "org.freedesktop.systemd1.Scope",
-        "slice" => "org.freedesktop.systemd1.Slice",
-        "socket" => "org.freedesktop.systemd1.Socket",
-        "mount" => "org.freedesktop.systemd1.Mount",
-        "swap" => "org.freedesktop.systemd1.Swap",
-        _ => return None,
-    })
-}
-
-/// `cpu_percent` of one CPU as `CPUQuotaPerSecUSec` (1 % = 10 ms per second, at least 1 ms).
-pub fn cpu_quota_usec(cpu_percent: u32) -> u64 {
-    (u64::from(cpu_percent) * 10_000).max(1_000)
-}
 
 /// Quarantines, throttles and cgroup-kills systemd units over the system bus.
 pub struct SystemdResponder {
@@ -529,42 +383,5 @@ impl Responder for SystemdResponder {
             (None, other) => return Err(RespondError::Unsupported { kind: other.kind() }),
         };
         self.revert_undo(&undo)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn undo_round_trips_through_detail() {
-        let u = Undo::RestoreNetwork {
-            unit: "web.service".into(),
-            ip_address_allow: vec![IpPrefix {
-                family: 2,
-                addr: vec![127, 0, 0, 1],
-                prefix_len: 32,
-            }],
-            ip_address_deny: vec![],
-        };
-        let detail = format!("cut the network of web.service; {}", u.to_detail_suffix());
-        assert_eq!(Undo::from_detail(&detail), Some(u));
-        assert_eq!(Undo::from_detail("no undo here"), None);
-    }
-
-    #[test]
-    fn interfaces_and_quota() {
-        assert_eq!(
-            cgroup_interface("a.service"),
-            Some("org.freedesktop.systemd1.Service")
-        );
-        assert_eq!(
-            cgroup_interface("session-1.scope"),
-            Some("org.freedesktop.systemd1.Scope")
-        );
-        assert_eq!(cgroup_interface("multi-user.target"), None);
-        assert_eq!(cpu_quota_usec(20), 200_000);
-        assert_eq!(cpu_quota_usec(0), 1_000);
-        assert_eq!(IpPrefix::any().len(), 2);
     }
 }
