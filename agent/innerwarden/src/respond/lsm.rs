@@ -33,6 +33,17 @@ use super::{Applied, RespondError, Responder};
 
 const NAME: &str = "bpf-lsm";
 
+/// Hash/LRU/trie maps of the object used only by the tracepoint programs: created with one entry
+/// here, because this load only runs the LSM program (the exec-args map alone is ~4.6 MB).
+const SENSOR_ONLY_MAPS: [&str; 6] = [
+    "EXEC_ARGS",
+    "PARENTS",
+    "CLONE_FLAGS",
+    "EXIT_CODES",
+    "CONNECTING",
+    "WATCHED_PREFIXES",
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum LsmError {
     #[error("lsm unavailable: {reason}")]
@@ -141,10 +152,14 @@ impl LsmResponder {
             .lsm_layout()
             .map_err(unavailable)?;
         let btf = Btf::from_sys_fs().map_err(|e| unavailable(format!("kernel BTF: {e}")))?;
-        let mut ebpf = EbpfLoader::new()
-            .override_global(GLOBAL_LSM_LAYOUT, &layout, true)
-            // The object's ring buffer is unused here: one page instead of megabytes.
-            .map_max_entries(MAP_EVENTS, 4096)
+        let mut loader = EbpfLoader::new();
+        loader.override_global(GLOBAL_LSM_LAYOUT, &layout, true);
+        // The object's ring buffer is unused here: one page instead of megabytes.
+        loader.map_max_entries(MAP_EVENTS, 4096);
+        for name in SENSOR_ONLY_MAPS {
+            loader.map_max_entries(name, 1);
+        }
+        let mut ebpf = loader
             .load(object)
             .map_err(|e| unavailable(format!("loading the object: {e}")))?;
         let prog: &mut Lsm = ebpf

@@ -1,7 +1,7 @@
 //! Errors of the systemd responder.
 
-use crate::respond::RespondError;
 use super::NAME;
+use crate::respond::RespondError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SystemdError {
