@@ -19,7 +19,10 @@
 //! legitimate target). A lower bound could only refuse legitimate kills. The tolerance absorbs
 //! tick truncation (10 ms), the exec-event clock conversion and small clock slews; only a pid
 //! recycled within 1 s of the exec event (a wrap of `pid_max` within a second) could pass it.
-//! `start_ns == 0` (an event without a time) never matches.
+//! `start_ns == 0` (an event without a time) never matches. Both sides convert boot time to wall
+//! time with `CLOCK_REALTIME - CLOCK_BOOTTIME`, but at different moments: a wall-clock step of
+//! more than the tolerance between the exec event and the kill shifts the comparison (forward:
+//! a legitimate kill is refused; backward: the window widens by the step).
 //!
 //! Proposed precise field (not done here, it touches core): have the exec record carry the
 //! task's `start_boottime` in ns (readable in the kernel) as `start_boottime_ns: Option<u64>`;
