@@ -14,12 +14,15 @@
 //! - [`Prog`]: index of each program's slot in the per-CPU reserve-failure counter map.
 //! - [`TpLayout`]: tracepoint field offsets, read by userspace from tracefs `format` files and set
 //!   as a global at load, so no offset of one kernel build is baked into the object.
+//! - [`DenyExecKey`], [`DenyExecValue`], [`LsmLayout`]: the BPF-LSM exec deny map and offsets.
 //! - Map names shared by both sides ([`MAP_EVENTS`], ...).
 #![no_std]
 
+mod deny;
 mod layout;
 mod records;
 
+pub use deny::{DenyExecKey, DenyExecValue, LsmLayout, kernel_dev};
 pub use layout::{TpLayout, format_field_offset};
 pub use records::*;
 
@@ -33,6 +36,12 @@ pub const MAP_WATCHED_PREFIXES: &str = "WATCHED_PREFIXES";
 pub const MAP_PARENTS: &str = "PARENTS";
 /// Name of the global holding the [`TpLayout`] set by userspace at load.
 pub const GLOBAL_TP_LAYOUT: &str = "TP_LAYOUT";
+/// Name of the exec deny hash map (key [`DenyExecKey`], value [`DenyExecValue`]).
+pub const MAP_DENY_EXEC: &str = "DENY_EXEC";
+/// Name of the global holding the [`LsmLayout`] set by userspace at load.
+pub const GLOBAL_LSM_LAYOUT: &str = "LSM_LAYOUT";
+/// Name of the BPF-LSM exec-deny program (`lsm/bprm_check_security`).
+pub const PROG_DENY_EXEC: &str = "bprm_check_security";
 /// Default ring buffer size in bytes (a power of two, multiple of the page size).
 pub const DEFAULT_RING_BYTES: u32 = 4 << 20;
 
@@ -113,4 +122,7 @@ mod pod {
     unsafe impl aya::Pod for FileRecord {}
     unsafe impl aya::Pod for TpLayout {}
     unsafe impl aya::Pod for PathPrefixKey {}
+    unsafe impl aya::Pod for DenyExecKey {}
+    unsafe impl aya::Pod for DenyExecValue {}
+    unsafe impl aya::Pod for LsmLayout {}
 }

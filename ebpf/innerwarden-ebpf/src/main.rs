@@ -1,5 +1,5 @@
-//! Inner Warden's kernel programs: tracepoints only, so they load wherever BPF tracing does
-//! (kprobes, fentry and LSM are not needed for the core telemetry).
+//! Inner Warden's kernel programs: tracepoints for telemetry, so they load wherever BPF tracing
+//! does (kprobes, fentry and LSM are not needed for it), plus one BPF-LSM program for exec deny.
 //!
 //! Every program is a thin `#[tracepoint]` wrapper over a `try_*` function returning
 //! [`maps::Error`]; records are written to the one ring buffer `EVENTS`, and every failed write
@@ -12,9 +12,12 @@
 //! - [`process`]: fork (threads filtered via clone flags) and exit (exit code via exit_group).
 //! - [`net`]: `inet_sock_set_state` → connect, accept, listen.
 //! - [`file`]: `sys_enter_open*` for writing under a watched prefix (LPM trie).
+//! - [`deny_exec`]: the one BPF-LSM program, `lsm/bprm_check_security`, denying exec of files
+//!   in `DENY_EXEC` until their kernel-enforced expiry. Loaded only by the agent's LsmResponder.
 #![no_std]
 #![no_main]
 
+mod deny_exec;
 mod exec;
 mod file;
 mod maps;

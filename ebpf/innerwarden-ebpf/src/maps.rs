@@ -6,11 +6,11 @@ use aya_ebpf::{
         bpf_get_current_uid_gid, bpf_ktime_get_boot_ns,
     },
     macros::map,
-    maps::{LpmTrie, LruHashMap, PerCpuArray, RingBuf},
+    maps::{HashMap, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
 };
 use innerwarden_common::{
-    DEFAULT_RING_BYTES, ExecRecord, FileRecord, Header, Kind, PREFIX_LEN, PathPrefixKey, Prog,
-    TASK_COMM_LEN, TpLayout,
+    DEFAULT_RING_BYTES, DenyExecKey, DenyExecValue, ExecRecord, FileRecord, Header, Kind,
+    LsmLayout, PREFIX_LEN, PathPrefixKey, Prog, TASK_COMM_LEN, TpLayout,
 };
 
 /// The one ring buffer all records go to. Userspace may resize it at load.
@@ -54,6 +54,11 @@ pub static EXIT_CODES: LruHashMap<u32, i32> = LruHashMap::with_max_entries(4096,
 #[map]
 pub static CONNECTING: LruHashMap<u64, Header> = LruHashMap::with_max_entries(8192, 0);
 
+/// Files whose exec is denied until an expiry (BPF-LSM `bprm_check_security`), set by the
+/// agent's LsmResponder. Only that program reads it.
+#[map]
+pub static DENY_EXEC: HashMap<DenyExecKey, DenyExecValue> = HashMap::with_max_entries(4096, 0);
+
 #[repr(C)]
 pub struct FileScratch {
     pub key: PathPrefixKey,
@@ -64,6 +69,10 @@ pub struct FileScratch {
 /// Tracepoint field offsets, set by userspace from tracefs at load.
 #[unsafe(no_mangle)]
 pub static TP_LAYOUT: TpLayout = TpLayout::DEFAULT;
+
+/// Kernel struct offsets for the LSM program, set by userspace from the kernel's BTF at load.
+#[unsafe(no_mangle)]
+pub static LSM_LAYOUT: LsmLayout = LsmLayout::UNSET;
 
 /// Read one field of [`TP_LAYOUT`]. Volatile so the compiler does not fold the default in.
 #[inline(always)]
@@ -79,6 +88,14 @@ macro_rules! tp {
     };
 }
 pub(crate) use tp;
+
+/// The offset of an [`LsmLayout`] field, e.g. `lsm_off!(bprm_file)`.
+macro_rules! lsm_off {
+    ($field:ident) => {
+        crate::maps::layout_field(&raw const crate::maps::LSM_LAYOUT.$field)
+    };
+}
+pub(crate) use lsm_off;
 
 /// Why a program stopped early. The programs return 0 either way; the reason exists so each
 /// `try_*` reads as straight-line code with `?`.

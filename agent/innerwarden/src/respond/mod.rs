@@ -8,7 +8,11 @@
 //! TTLs are enforced by the kernel where it can (nft set element timeouts); for the others the
 //! action ledger in SQLite records `expires_at` and the agent's slow loop reverts what is due.
 
+pub mod lsm;
+mod lsm_btf;
+pub mod pidfd;
 pub mod stage;
+pub mod systemd;
 
 use innerwarden_core::decide::action::{Action, ActionKind};
 

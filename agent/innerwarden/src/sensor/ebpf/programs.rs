@@ -13,8 +13,10 @@ use innerwarden_common::{
 
 use super::{EbpfError, ProgramStatus, map_err};
 
-/// Every program in the object: (name, tracepoint category, tracepoint name). The name is the
-/// tracepoint name in every case.
+/// Every tracepoint program in the object: (tracepoint category, tracepoint name). The name is the
+/// tracepoint name in every case. Only these are loaded by [`attach_all`]: the object's BPF-LSM
+/// program (`lsm/bprm_check_security`, exec deny) is loaded by `respond::lsm::LsmResponder`
+/// alone, so a kernel that refuses LSM programs never stops the sensor from starting.
 const PROGRAMS: &[(&str, &str)] = &[
     ("syscalls", "sys_enter_execve"),
     ("syscalls", "sys_enter_execveat"),
