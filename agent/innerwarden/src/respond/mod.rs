@@ -13,6 +13,7 @@ mod lsm_btf;
 pub mod pidfd;
 pub mod stage;
 pub mod systemd;
+pub mod worker;
 
 use innerwarden_core::decide::action::{Action, ActionKind};
 
