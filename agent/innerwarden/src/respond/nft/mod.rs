@@ -207,13 +207,10 @@ impl NftResponder {
                 }
             }
             Backend::Netlink => {
-                if self.netlink.is_none() {
-                    self.netlink = Some(netlink::NlSocket::open()?);
-                }
-                let sock = self.netlink.as_mut().ok_or(NftError::Netlink {
-                    op: "opening the socket",
-                    source: std::io::Error::other("socket missing"),
-                })?;
+                let sock = match &mut self.netlink {
+                    Some(s) => s,
+                    None => self.netlink.insert(netlink::NlSocket::open()?),
+                };
                 match sock.write_elements(specs, add) {
                     Ok(()) => Ok(true),
                     Err(NftError::Netlink { source, .. })
@@ -221,7 +218,11 @@ impl NftResponder {
                     {
                         Ok(false)
                     }
-                    Err(e) => Err(e),
+                    Err(e) => {
+                        // Start the next transaction on a fresh socket: no stale ACKs.
+                        self.netlink = None;
+                        Err(e)
+                    }
                 }
             }
         }
@@ -274,14 +275,20 @@ impl Responder for NftResponder {
             kind: action.kind(),
         })?;
         self.write(&[spec], true)?;
-        Ok(Applied {
-            detail: format!(
-                "added {} to set inet {TABLE} {} timeout {}s",
-                spec.key_text(),
-                spec.set.as_str(),
-                spec.timeout_secs
-            ),
-        })
+        let mut detail = format!(
+            "added {} to set inet {TABLE} {} timeout {}s",
+            spec.key_text(),
+            spec.set.as_str(),
+            spec.timeout_secs
+        );
+        if let Action::RateLimit { per_minute, .. } = action {
+            // The sets hold addresses only: the rate is the ruleset's.
+            detail.push_str(&format!(
+                " (limit {}/minute per source; asked {per_minute}/minute)",
+                ruleset::RATELIMIT_PER_MINUTE
+            ));
+        }
+        Ok(Applied { detail })
     }
 
     fn revert(&mut self, action: &Action) -> Result<Applied, RespondError> {

@@ -134,7 +134,6 @@ impl NlSocket {
         let begin = self.next_seq();
         put_batch_marker(&mut buf, NFNL_MSG_BATCH_BEGIN, begin);
         let mut sets: Vec<_> = specs.iter().map(|s| s.set).collect();
-        sets.dedup();
         sets.sort_by_key(|s| s.as_str());
         sets.dedup();
         for set in sets {
@@ -179,7 +178,8 @@ impl NlSocket {
                 if len < 16 || len > rest.len() {
                     break;
                 }
-                if kind == libc::NLMSG_ERROR as u16 && rest.len() >= 20 {
+                let ours = seq == begin || seq == end || expect.contains(&seq);
+                if kind == libc::NLMSG_ERROR as u16 && rest.len() >= 20 && ours {
                     let code = i32::from_ne_bytes([rest[16], rest[17], rest[18], rest[19]]);
                     if code != 0 && first_err.is_none() {
                         first_err = Some(-code);
