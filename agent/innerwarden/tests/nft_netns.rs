@@ -354,3 +354,23 @@ fn apply_many_is_one_transaction_of_many_elements() {
         .len();
     assert_eq!(elems, 2000);
 }
+
+#[test]
+fn apply_after_flush_ruleset_recreates_the_table() {
+    require_root!();
+    let pair = Pair::new();
+    setup(&pair, Backend::Netlink);
+    pair.nft(&["flush", "ruleset"]);
+    apply(&pair, Backend::Netlink, block(ATT4, 32, 600));
+    assert!(pair.in_tgt(|| NftResponder::new(Backend::Netlink).table_present()));
+    assert!(!pair.can_connect(TGT4), "blocked by the recreated table");
+    // Re-adding an element the kernel holds is not an error. Whether it takes the new timeout
+    // depends on the kernel (6.18 here does; older ones keep the first), so it is only logged.
+    apply(&pair, Backend::Netlink, block(ATT4, 32, 90));
+    let set = pair.nft(&["list", "set", "inet", "innerwarden", "block_v4"]);
+    assert!(set.contains("10.231.0.2 timeout"), "{set}");
+    println!(
+        "re-add of a held element took the new timeout: {}",
+        set.contains("10.231.0.2 timeout 1m30s")
+    );
+}

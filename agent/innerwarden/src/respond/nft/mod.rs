@@ -169,13 +169,26 @@ impl NftResponder {
                 .or_insert(spec);
         }
         let specs: Vec<ElementSpec> = by_key.into_values().collect();
-        self.write(&specs, true)?;
+        self.add(&specs)?;
         Ok(Applied {
             detail: format!(
                 "added {} elements to inet {TABLE} in one transaction",
                 specs.len()
             ),
         })
+    }
+
+    /// Add `specs` in one transaction; if that fails because the table is gone (someone ran
+    /// `nft flush ruleset`), recreate the table and try once more.
+    fn add(&mut self, specs: &[ElementSpec]) -> Result<(), NftError> {
+        match self.write(specs, true) {
+            Ok(_) => Ok(()),
+            Err(e) if self.table_present() => Err(e),
+            Err(_) => {
+                self.ensure_table()?;
+                self.write(specs, true).map(|_| ())
+            }
+        }
     }
 
     /// Add or delete `specs` in one transaction through the backend. Deleting an absent
@@ -274,7 +287,7 @@ impl Responder for NftResponder {
         let spec = ElementSpec::from_action(action)?.ok_or(RespondError::Unsupported {
             kind: action.kind(),
         })?;
-        self.write(&[spec], true)?;
+        self.add(&[spec])?;
         let mut detail = format!(
             "added {} to set inet {TABLE} {} timeout {}s",
             spec.key_text(),

@@ -298,3 +298,41 @@ pub fn render_ruleset() -> String {
     s.push_str("\t}\n}\n");
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setup_transaction_patches_the_meter_limit_and_skips_existing_meters() {
+        let v = setup_batch(true).unwrap();
+        let text = v.to_string();
+        assert!(
+            text.contains(r#""stmt":[{"limit":{"inv":true,"per":"minute","rate":30}}]"#),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches(r#""flush""#).count(),
+            2,
+            "both chains are flushed"
+        );
+        assert!(text.contains(METER_V4) && text.contains(r#""name":"rl_meter_v6""#));
+        let again = setup_batch(false).unwrap().to_string();
+        assert!(
+            !again.contains(r#""name":"rl_meter_v4""#),
+            "meters are declared once"
+        );
+        assert!(again.contains(r#""set":"@rl_meter_v4""#), "but still used");
+    }
+
+    #[test]
+    fn text_and_json_agree_on_names_and_priority() {
+        let text = render_ruleset();
+        let json = setup_batch(true).unwrap().to_string();
+        for set in ALL_SETS {
+            assert!(text.contains(&format!("set {} {{", set.as_str())));
+            assert!(json.contains(&format!(r#""name":"{}""#, set.as_str())));
+        }
+        assert!(text.contains("priority -10;") && json.contains(r#""prio":-10"#));
+    }
+}
