@@ -98,6 +98,9 @@ pub struct ReassertReport {
 }
 
 /// Blocks and rate limits through the `inet innerwarden` table.
+///
+/// Acts on the network namespace of the calling thread; the netlink socket, opened on first
+/// use, stays in the namespace it was opened in.
 pub struct NftResponder {
     backend: Backend,
     netlink: Option<netlink::NlSocket>,
@@ -124,7 +127,8 @@ impl NftResponder {
     }
 
     /// Create the table, its sets and chains if missing and (re)write the chains' rules, in one
-    /// transaction. Idempotent; elements already in the sets are kept.
+    /// transaction (flush and refill commit together: no moment without the drop rules).
+    /// Idempotent; elements already in the sets are kept.
     pub fn ensure_table(&self) -> Result<(), NftError> {
         let with_meters = !self.meters_present()?;
         let doc = ruleset::setup_batch(with_meters).map_err(|source| NftError::Json { source })?;
@@ -132,13 +136,19 @@ impl NftResponder {
         Ok(())
     }
 
-    /// Whether `inet innerwarden` exists (false after `nft flush ruleset`).
+    /// Whether `inet innerwarden` exists (false after `nft flush ruleset`). Terse listing: the
+    /// sets' elements are not printed.
     pub fn table_present(&self) -> bool {
-        elements::run("listing the table", &["list", "table", "inet", TABLE], None).is_ok()
+        elements::run(
+            "listing the table",
+            &["-t", "list", "table", "inet", TABLE],
+            None,
+        )
+        .is_ok()
     }
 
     fn meters_present(&self) -> Result<bool, NftError> {
-        let out = match elements::run("listing sets", &["-j", "list", "sets", "inet"], None) {
+        let out = match elements::run("listing sets", &["-t", "-j", "list", "sets", "inet"], None) {
             Ok(out) => out,
             // No inet table at all: nothing to list.
             Err(NftError::Nft { .. }) => return Ok(false),
