@@ -78,11 +78,12 @@ impl From<NftError> for RespondError {
 }
 
 /// How elements reach the kernel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backend {
     /// `nft -j -f -`, one process per transaction.
     NftJson,
     /// One nf_tables netlink batch per transaction, on a socket the responder keeps.
+    #[default]
     Netlink,
 }
 
