@@ -14,6 +14,7 @@ pub mod pidfd;
 pub mod stage;
 pub mod systemd;
 pub mod worker;
+pub mod nft;
 
 use innerwarden_core::decide::action::{Action, ActionKind};
 

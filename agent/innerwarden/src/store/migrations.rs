@@ -79,4 +79,10 @@ CREATE TABLE positions (
     value TEXT NOT NULL
 );
 "#,
+    // 2: the action ledger keeps the typed action itself (its JSON) and when it was recorded,
+    // so TTL re-assertion can rebuild exactly what was applied.
+    r#"
+ALTER TABLE actions ADD COLUMN action_json TEXT;
+ALTER TABLE actions ADD COLUMN created_at INTEGER;
+"#,
 ];
