@@ -17,6 +17,9 @@ use crate::pipeline::{Control, Recorded, Sink};
 use crate::respond::stage::{AuditWrite, ResponseStage};
 use crate::store::Store;
 
+/// How often expired actions are reverted and enforcement is checked (nft table present).
+const MAINTAIN_EVERY: Duration = Duration::from_secs(5);
+
 /// File name of the SQLite database inside the state directory.
 pub const DB_FILE: &str = "innerwarden.db";
 
@@ -46,6 +49,7 @@ pub struct StoreSink {
     retention_rows: u64,
     retention_age: Duration,
     last_prune: Instant,
+    last_maintain: Instant,
 }
 
 impl StoreSink {
@@ -70,6 +74,7 @@ impl StoreSink {
             retention_rows: cfg.storage.event_retention_rows,
             retention_age: Duration::from_secs(cfg.storage.event_retention_days * 86_400),
             last_prune: Instant::now(),
+            last_maintain: Instant::now(),
         })
     }
 
@@ -81,6 +86,17 @@ impl StoreSink {
 
     pub fn response_mut(&mut self) -> Option<&mut ResponseStage> {
         self.response.as_mut()
+    }
+
+    /// Run the response maintenance now (also at start: re-assert the ledger).
+    pub fn maintain_now(&mut self) -> anyhow::Result<()> {
+        if let Some(mut stage) = self.response.take() {
+            let store = self.store.clone();
+            let res = stage.maintain(&store, self, chrono::Utc::now());
+            self.response = Some(stage);
+            res?;
+        }
+        Ok(())
     }
 
     pub fn store(&self) -> &Store {
@@ -141,6 +157,10 @@ impl Sink for StoreSink {
     fn tick(&mut self) -> anyhow::Result<()> {
         if let Some(log) = self.audit.as_mut() {
             log.tick().context("audit checkpoint")?;
+        }
+        if self.last_maintain.elapsed() >= MAINTAIN_EVERY {
+            self.last_maintain = Instant::now();
+            self.maintain_now()?;
         }
         if self.last_prune.elapsed() >= Duration::from_secs(60) {
             self.last_prune = Instant::now();

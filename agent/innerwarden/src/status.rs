@@ -36,6 +36,14 @@ pub struct Status {
     pub enforced_kinds: Vec<decide::action::ActionKind>,
     pub sensors: Vec<SensorStatus>,
     pub programs: Vec<ProgramStatus>,
+    pub responders: Vec<ResponderInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResponderInfo {
+    pub name: String,
+    pub kinds: Vec<decide::action::ActionKind>,
+    pub unavailable: Option<String>,
 }
 
 impl Status {
@@ -48,6 +56,7 @@ impl Status {
             enforced_kinds: decide::enforced_kinds(&cfg.response),
             sensors: Vec::new(),
             programs: Vec::new(),
+            responders: Vec::new(),
         }
     }
 
@@ -56,6 +65,14 @@ impl Status {
             name: name.to_owned(),
             state,
             note,
+        });
+    }
+
+    pub fn responder(&mut self, s: crate::respond::worker::ResponderStatus) {
+        self.responders.push(ResponderInfo {
+            name: s.name.to_owned(),
+            kinds: s.kinds,
+            unavailable: s.unavailable,
         });
     }
 

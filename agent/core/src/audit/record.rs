@@ -57,6 +57,8 @@ pub enum AuditKind {
     ActionReverted,
     /// A human should look: soft tier, suppressed act-tier action, or breaker trip.
     Escalation,
+    /// Enforcement the ledger says is in force was missing and was restored (nft table gone).
+    Reasserted,
     /// The action budget was exhausted: every action is dry-run until the breaker closes.
     BreakerTripped,
     /// Operator feedback on an incident (true/false positive).
@@ -81,6 +83,7 @@ impl AuditKind {
             AuditKind::ActionFailed => "action_failed",
             AuditKind::ActionReverted => "action_reverted",
             AuditKind::Escalation => "escalation",
+            AuditKind::Reasserted => "reasserted",
             AuditKind::BreakerTripped => "breaker_tripped",
             AuditKind::Feedback => "feedback",
             AuditKind::Checkpoint => "checkpoint",

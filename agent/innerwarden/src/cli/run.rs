@@ -21,8 +21,13 @@ use crate::notify::Notifier;
 use crate::pipeline::{self, Control, Sink};
 use crate::procfs;
 use crate::recorder::StoreSink;
-use crate::respond::Responders;
+use crate::respond::lsm::LsmResponder;
+use crate::respond::nft::{Backend, NftResponder};
+use crate::respond::pidfd::KillResponder;
 use crate::respond::stage::ResponseStage;
+use crate::respond::systemd::SystemdResponder;
+use crate::respond::worker::{Builder, ResponderThread};
+use crate::respond::{Responder, Responders};
 use crate::sensor::PositionStore;
 use crate::sensor::authlog::{AuthlogConfig, AuthlogSensor, StartAt};
 use crate::sensor::ebpf::{EbpfConfig, EbpfSensor};
@@ -44,7 +49,8 @@ pub fn run(cli: &Cli, _args: &Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
-    let responders = Responders::default();
+    let mut status = Status::new(&cfg);
+    let responders = start_responders(&cfg, &mut status)?;
     let mut sink = StoreSink::open(&cfg)?.with_response(
         ResponseStage::new(cfg.response.clone(), responders)
             .with_notifier(Notifier::start(&cfg.notify)?),
@@ -68,7 +74,8 @@ async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
     let (tx, rx) = bounded::<Event>("events", cfg.agent.event_queue);
     let drops = vec![tx.drops().clone()];
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut status = Status::new(&cfg);
+    // Re-assert what the ledger says is in force (blocks survive an agent restart).
+    sink.maintain_now()?;
 
     let ebpf = start_ebpf(&cfg, &tx, &mut status);
     let positions: Arc<dyn PositionStore> = Arc::new(store.clone());
@@ -114,6 +121,64 @@ async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
     sink.close()?;
     tracing::info!(?stats, "agent stopped");
     Ok(())
+}
+
+/// Responders for the kinds `response.enforce` lists, on their own thread. With nothing
+/// enforced (the default), nothing is built and the host is not touched: no nft table.
+fn start_responders(cfg: &Config, status: &mut Status) -> anyhow::Result<Responders> {
+    use innerwarden_core::decide::action::ActionKind as K;
+    let wants = |kinds: &[K]| kinds.iter().any(|k| cfg.response.enforce.contains(k));
+    let mut builders: Vec<(&'static str, Builder)> = Vec::new();
+    if wants(&[K::Block, K::RateLimit]) {
+        builders.push((
+            "nftables",
+            Box::new(|| {
+                NftResponder::setup(Backend::Netlink)
+                    .map(|r| Box::new(r) as Box<dyn Responder>)
+                    .map_err(|e| format!("{:#}", anyhow::Error::new(e)))
+            }),
+        ));
+    }
+    if wants(&[K::Kill]) {
+        builders.push((
+            "pidfd",
+            Box::new(|| Ok(Box::new(KillResponder::new()) as Box<dyn Responder>)),
+        ));
+    }
+    if wants(&[K::Quarantine, K::Throttle]) {
+        builders.push((
+            "systemd",
+            Box::new(|| {
+                SystemdResponder::new()
+                    .map(|r| Box::new(r) as Box<dyn Responder>)
+                    .map_err(|e| format!("{:#}", anyhow::Error::new(e)))
+            }),
+        ));
+    }
+    if wants(&[K::DenyExec]) {
+        builders.push((
+            "bpf-lsm",
+            Box::new(|| {
+                LsmResponder::new()
+                    .map(|r| Box::new(r) as Box<dyn Responder>)
+                    .map_err(|e| format!("{:#}", anyhow::Error::new(e)))
+            }),
+        ));
+    }
+    let mut responders = Responders::default();
+    if builders.is_empty() {
+        return Ok(responders);
+    }
+    let (thread, statuses) = ResponderThread::start(builders)?;
+    for s in statuses {
+        match &s.unavailable {
+            None => tracing::info!(responder = s.name, kinds = ?s.kinds, "responder ready"),
+            Some(why) => tracing::warn!(responder = s.name, error = %why, "responder unavailable"),
+        }
+        status.responder(s);
+    }
+    responders.push(Box::new(thread));
+    Ok(responders)
 }
 
 fn start_ebpf(cfg: &Config, tx: &CountedSender<Event>, status: &mut Status) -> Option<EbpfSensor> {

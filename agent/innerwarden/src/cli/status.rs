@@ -55,5 +55,15 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             }
         );
     }
+    for r in v["responders"].as_array().into_iter().flatten() {
+        println!(
+            "  responder {:<24} {:<45} {}",
+            r["name"].as_str().unwrap_or("?"),
+            r["kinds"],
+            r["unavailable"]
+                .as_str()
+                .map_or_else(|| "ready".to_owned(), |w| format!("UNAVAILABLE: {w}"))
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -10,11 +10,11 @@
 
 pub mod lsm;
 mod lsm_btf;
+pub mod nft;
 pub mod pidfd;
 pub mod stage;
 pub mod systemd;
 pub mod worker;
-pub mod nft;
 
 use innerwarden_core::decide::action::{Action, ActionKind};
 
@@ -50,6 +50,11 @@ pub trait Responder: Send {
     fn apply(&mut self, action: &Action) -> Result<Applied, RespondError>;
     /// Undo `action` (before its TTL). Undoing what is no longer in force is not an error.
     fn revert(&mut self, action: &Action) -> Result<Applied, RespondError>;
+    /// Periodic check that what the ledger says is in force still is (`active`: applied,
+    /// unexpired actions with their remaining TTL). Returns what had to be restored, if anything.
+    fn maintain(&mut self, _active: &[Action]) -> Option<String> {
+        None
+    }
 }
 
 /// The responders available on this host.
@@ -88,5 +93,13 @@ impl Responders {
 
     pub fn revert(&mut self, action: &Action) -> Result<Applied, RespondError> {
         self.find(action.kind())?.revert(action)
+    }
+
+    /// Run every responder's [`Responder::maintain`]; the notes of those that restored something.
+    pub fn maintain(&mut self, active: &[Action]) -> Vec<String> {
+        self.list
+            .iter_mut()
+            .filter_map(|r| r.maintain(active))
+            .collect()
     }
 }

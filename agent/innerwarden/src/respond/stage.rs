@@ -27,6 +27,7 @@ use super::Responders;
 use crate::notify::Notifier;
 use crate::pipeline::Recorded;
 use crate::store::Store;
+use crate::store::actions::ActionState;
 
 /// Where the stage writes audit records (the sink's audit log).
 pub trait AuditWrite {
@@ -137,7 +138,7 @@ impl ResponseStage {
         };
         let decision_seq = audit.audit(AuditKind::Decision, serde_json::to_value(&decision)?)?;
         for planned in &decision.actions {
-            audit.audit(
+            let action_seq = audit.audit(
                 AuditKind::Action,
                 json!({
                     "incident_id": decision.incident_id,
@@ -150,14 +151,30 @@ impl ResponseStage {
                     "dry_run": planned.dry_run,
                 }),
             )?;
+            let state = if planned.dry_run {
+                ActionState::DryRun
+            } else {
+                ActionState::Planned
+            };
+            let id = store.insert_action(
+                Some(decision.incident_id),
+                &planned.action,
+                planned.dry_run,
+                state,
+                Some(action_seq),
+                &finding.summary,
+                decision.ts,
+            )?;
             if planned.dry_run {
                 continue;
             }
             match self.responders.apply(&planned.action) {
                 Ok(applied) => {
+                    store.set_action_state(id, ActionState::Applied)?;
                     tracing::info!(action = %planned.action.kind(), target = %planned.action.target(), detail = %applied.detail, "action enforced");
                 }
                 Err(e) => {
+                    store.set_action_state(id, ActionState::Failed)?;
                     tracing::warn!(action = %planned.action.kind(), target = %planned.action.target(), error = %e, "action failed");
                     audit.audit(
                         AuditKind::ActionFailed,
@@ -186,6 +203,54 @@ impl ResponseStage {
             }
         }
         Ok(Some(decision))
+    }
+}
+
+impl ResponseStage {
+    /// The slow loop's part: revert what is due (where the kernel does not), mark what the
+    /// kernel expired, and let responders restore what went missing. Each step is audited.
+    pub fn maintain(
+        &mut self,
+        store: &Store,
+        audit: &mut dyn AuditWrite,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        for row in store.due_for_revert(now)? {
+            let kernel_ttl = matches!(
+                row.action,
+                innerwarden_core::decide::action::Action::Block { .. }
+                    | innerwarden_core::decide::action::Action::RateLimit { .. }
+            );
+            let (state, by) = if kernel_ttl {
+                (ActionState::Expired, "kernel timeout".to_owned())
+            } else {
+                match self.responders.revert(&row.action) {
+                    Ok(a) => (ActionState::Expired, a.detail),
+                    Err(e) => {
+                        tracing::warn!(id = row.id, error = %e, "TTL revert failed; will retry");
+                        continue;
+                    }
+                }
+            };
+            store.set_action_state(row.id, state)?;
+            audit.audit(
+                AuditKind::ActionReverted,
+                json!({"action_id": row.id, "action": row.action, "reason": "ttl", "by": by}),
+            )?;
+        }
+        let active: Vec<_> = store
+            .active_actions(now)?
+            .into_iter()
+            .map(|r| r.action)
+            .collect();
+        for note in self.responders.maintain(&active) {
+            tracing::warn!(note = %note, "enforcement restored");
+            audit.audit(
+                AuditKind::Reasserted,
+                json!({"note": note, "active": active.len()}),
+            )?;
+        }
+        Ok(())
     }
 }
 

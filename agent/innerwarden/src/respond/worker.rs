@@ -25,6 +25,7 @@ pub struct ResponderStatus {
 enum Request {
     Apply(Action, mpsc::Sender<Result<Applied, RespondError>>),
     Revert(Action, mpsc::Sender<Result<Applied, RespondError>>),
+    Maintain(Vec<Action>, mpsc::Sender<Vec<String>>),
 }
 
 pub struct ResponderThread {
@@ -35,41 +36,48 @@ pub struct ResponderThread {
 
 impl ResponderThread {
     /// Start the thread and build each `(name, builder)` on it.
-    pub fn start(builders: Vec<(&'static str, Builder)>) -> anyhow::Result<(Self, Vec<ResponderStatus>)> {
+    pub fn start(
+        builders: Vec<(&'static str, Builder)>,
+    ) -> anyhow::Result<(Self, Vec<ResponderStatus>)> {
         let (tx, rx) = mpsc::channel::<Request>();
         let (status_tx, status_rx) = mpsc::channel();
-        let worker = std::thread::Builder::new().name("responders".into()).spawn(move || {
-            let mut responders = Responders::default();
-            let mut statuses = Vec::new();
-            for (name, build) in builders {
-                match build() {
-                    Ok(r) => {
-                        statuses.push(ResponderStatus {
+        let worker = std::thread::Builder::new()
+            .name("responders".into())
+            .spawn(move || {
+                let mut responders = Responders::default();
+                let mut statuses = Vec::new();
+                for (name, build) in builders {
+                    match build() {
+                        Ok(r) => {
+                            statuses.push(ResponderStatus {
+                                name,
+                                kinds: r.kinds().to_vec(),
+                                unavailable: None,
+                            });
+                            responders.push(r);
+                        }
+                        Err(why) => statuses.push(ResponderStatus {
                             name,
-                            kinds: r.kinds().to_vec(),
-                            unavailable: None,
-                        });
-                        responders.push(r);
-                    }
-                    Err(why) => statuses.push(ResponderStatus {
-                        name,
-                        kinds: Vec::new(),
-                        unavailable: Some(why),
-                    }),
-                }
-            }
-            let _ = status_tx.send((statuses, responders.supported()));
-            while let Ok(req) = rx.recv() {
-                match req {
-                    Request::Apply(a, reply) => {
-                        let _ = reply.send(responders.apply(&a));
-                    }
-                    Request::Revert(a, reply) => {
-                        let _ = reply.send(responders.revert(&a));
+                            kinds: Vec::new(),
+                            unavailable: Some(why),
+                        }),
                     }
                 }
-            }
-        })?;
+                let _ = status_tx.send((statuses, responders.supported()));
+                while let Ok(req) = rx.recv() {
+                    match req {
+                        Request::Apply(a, reply) => {
+                            let _ = reply.send(responders.apply(&a));
+                        }
+                        Request::Revert(a, reply) => {
+                            let _ = reply.send(responders.revert(&a));
+                        }
+                        Request::Maintain(active, reply) => {
+                            let _ = reply.send(responders.maintain(&active));
+                        }
+                    }
+                }
+            })?;
         let (statuses, supported) = status_rx
             .recv()
             .map_err(|_| anyhow::anyhow!("the responder thread died while starting"))?;
@@ -96,7 +104,11 @@ impl ResponderThread {
             source: None,
         };
         let (reply, answer) = mpsc::channel();
-        self.tx.as_ref().ok_or_else(gone)?.send(make(reply)).map_err(|_| gone())?;
+        self.tx
+            .as_ref()
+            .ok_or_else(gone)?
+            .send(make(reply))
+            .map_err(|_| gone())?;
         answer.recv().map_err(|_| gone())?
     }
 }
@@ -116,6 +128,16 @@ impl Responder for ResponderThread {
 
     fn revert(&mut self, action: &Action) -> Result<Applied, RespondError> {
         self.call(|r| Request::Revert(action.clone(), r))
+    }
+
+    fn maintain(&mut self, active: &[Action]) -> Option<String> {
+        let (reply, answer) = mpsc::channel();
+        self.tx
+            .as_ref()?
+            .send(Request::Maintain(active.to_vec(), reply))
+            .ok()?;
+        let notes = answer.recv().ok()?;
+        (!notes.is_empty()).then(|| notes.join("; "))
     }
 }
 
@@ -142,7 +164,11 @@ mod tests {
         }
         fn apply(&mut self, a: &Action) -> Result<Applied, RespondError> {
             Ok(Applied {
-                detail: format!("applied {} on {:?}", a.target(), std::thread::current().name()),
+                detail: format!(
+                    "applied {} on {:?}",
+                    a.target(),
+                    std::thread::current().name()
+                ),
             })
         }
         fn revert(&mut self, _: &Action) -> Result<Applied, RespondError> {
@@ -155,7 +181,10 @@ mod tests {
     #[test]
     fn calls_run_on_the_responder_thread_and_failures_are_reported() {
         let builders: Vec<(&'static str, Builder)> = vec![
-            ("fake", Box::new(|| Ok(Box::new(Fake) as Box<dyn Responder>))),
+            (
+                "fake",
+                Box::new(|| Ok(Box::new(Fake) as Box<dyn Responder>)),
+            ),
             ("broken", Box::new(|| Err("no bus here".to_owned()))),
         ];
         let (mut t, statuses) = ResponderThread::start(builders).expect("starts");
@@ -167,13 +196,20 @@ mod tests {
             ttl_secs: 5,
         };
         let applied = t.apply(&a).expect("applies");
-        assert!(applied.detail.contains("Some(\"responders\")"), "{}", applied.detail);
+        assert!(
+            applied.detail.contains("Some(\"responders\")"),
+            "{}",
+            applied.detail
+        );
         let kill = Action::Kill {
             pid: 1,
             start_ns: 0,
             exe: String::new(),
             tree: false,
         };
-        assert!(matches!(t.apply(&kill), Err(RespondError::Unsupported { .. })));
+        assert!(matches!(
+            t.apply(&kill),
+            Err(RespondError::Unsupported { .. })
+        ));
     }
 }

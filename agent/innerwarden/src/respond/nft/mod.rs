@@ -105,6 +105,9 @@ pub struct ReassertReport {
 pub struct NftResponder {
     backend: Backend,
     netlink: Option<netlink::NlSocket>,
+    /// False until the first [`Responder::maintain`]: the first one after start re-adds every
+    /// active element even though `setup` has just created the (empty) table.
+    reasserted: bool,
 }
 
 impl NftResponder {
@@ -113,6 +116,7 @@ impl NftResponder {
         NftResponder {
             backend,
             netlink: None,
+            reasserted: false,
         }
     }
 
@@ -331,6 +335,32 @@ impl Responder for NftResponder {
                 spec.key_text(),
                 spec.set.as_str()
             ),
+        })
+    }
+
+    /// The table may vanish (`nft flush ruleset`, a firewall reload): recreate it and re-add
+    /// every active block and rate limit with its remaining TTL.
+    fn maintain(&mut self, active: &[Action]) -> Option<String> {
+        let first = !self.reasserted;
+        self.reasserted = true;
+        if !first && self.table_present() {
+            return None;
+        }
+        Some(match self.reassert(active) {
+            Ok(r) if first && !r.recreated_table && r.restored == 0 && r.failed.is_empty() => {
+                return None;
+            }
+            Ok(r) => format!(
+                "{}: {} elements restored, {} failed",
+                if r.recreated_table {
+                    "nftables table was missing and was recreated"
+                } else {
+                    "ledger re-asserted at start"
+                },
+                r.restored,
+                r.failed.len()
+            ),
+            Err(e) => format!("nftables table is missing and could not be recreated: {e}"),
         })
     }
 }
