@@ -1,6 +1,7 @@
 //! `innerwarden bench`: measurements printed as tables, each next to the peer it names.
 //!
 //! - `exec`: exec events/s the kernel sensor delivers with zero loss (root).
+//! - `block`: decision → nft element committed, p50/p99, next to `nft` per block (root).
 //! - `replay`: auth-log lines/s decoded per core, next to `fail2ban-regex` on the same file when
 //!   it is installed (`apt-get install fail2ban`).
 
@@ -13,6 +14,7 @@ use clap::Subcommand;
 use innerwarden_core::qa::bench_replay_lines;
 
 use super::{Cli, table};
+use crate::respond::nft::bench::bench_block;
 use crate::sensor::ebpf::{EbpfConfig, bench_exec};
 
 #[derive(Debug, clap::Args)]
@@ -30,6 +32,12 @@ pub enum BenchCommand {
         spawners: usize,
         #[arg(long, default_value_t = 5)]
         seconds: u64,
+    },
+    /// Time from decision to nft element committed, over N single blocks, next to one `nft`
+    /// process per block (what fail2ban does). Runs in a private network namespace (root).
+    Block {
+        #[arg(long, default_value_t = 1000)]
+        n: usize,
     },
     /// Auth-log decode throughput on FILE repeated to --lines lines.
     Replay {
@@ -69,6 +77,7 @@ pub fn run(_cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             );
         }
         BenchCommand::Replay { file, lines } => bench_replay(file, *lines)?,
+        BenchCommand::Block { n } => print!("{}", bench_block(*n)?),
     }
     Ok(ExitCode::SUCCESS)
 }
