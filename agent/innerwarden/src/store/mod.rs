@@ -10,9 +10,11 @@
 //! - `migrations`: the ordered schema migrations (`PRAGMA user_version`).
 //! - `events`: bounded event history and its retention.
 //! - `incidents`: findings, incident grouping and the CLI's queries.
+//! - `actions`: the action ledger's read side.
 //! - `audit`: audit head and checkpoints.
 //! - `positions`: the [`crate::sensor::PositionStore`] implementation.
 
+mod actions;
 mod audit;
 mod events;
 mod incidents;
@@ -28,6 +30,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
+pub use actions::ActionRow;
 pub use events::StoredEvent;
 pub use incidents::{FindingRow, IncidentDetail, IncidentRow, IncidentStatus, RecordedFinding};
 
