@@ -208,8 +208,15 @@ mod tests {
     fn watchdog_interval_rules() {
         let d = |u, p| watchdog_from(u, p, 42);
         assert_eq!(d(Some("30000000"), None), Some(Duration::from_secs(30)));
-        assert_eq!(d(Some("30000000"), Some("42")), Some(Duration::from_secs(30)));
-        assert_eq!(d(Some("30000000"), Some("7")), None, "meant for another pid");
+        assert_eq!(
+            d(Some("30000000"), Some("42")),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            d(Some("30000000"), Some("7")),
+            None,
+            "meant for another pid"
+        );
         assert_eq!(d(Some("0"), None), None);
         assert_eq!(d(Some("soon"), None), None);
         assert_eq!(d(None, Some("42")), None);

@@ -11,10 +11,17 @@ use dbus_common::{MemBackend, PrivateBus, admin_authorizer, current_uid};
 use futures_lite::StreamExt;
 use innerwarden::control::client::Agent1ClientProxy;
 use innerwarden::control::{
-    Authorizer, OBJECT_PATH, Signal, UidResolver, serve_named, serve_on,
+    Authorizer, BUS_NAME, OBJECT_PATH, Signal, UidResolver, serve_named, serve_with,
 };
 use innerwarden_core::decide::config::Mode;
 use serde_json::{Value, json};
+
+/// Await `fut`, failing the test with the step's name instead of hanging.
+async fn step<T>(name: &str, fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(10), fut)
+        .await
+        .unwrap_or_else(|_| panic!("{name} did not finish within 10 s"))
+}
 
 fn error_name(e: &zbus::Error) -> String {
     match e {
@@ -29,10 +36,13 @@ fn parse(text: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_method_and_both_signals_over_a_private_bus() {
-    let Some(bus) = PrivateBus::start() else { return };
+    let Some(bus) = PrivateBus::start() else {
+        return;
+    };
     let backend = MemBackend::default();
     let auth = admin_authorizer(bus.dir.path(), current_uid());
-    let server = serve_named(bus.connect().await, backend.clone(), auth)
+    let builder = zbus::connection::Builder::address(bus.address.as_str()).expect("address");
+    let server = serve_with(builder, backend.clone(), auth, Some(BUS_NAME))
         .await
         .expect("serve");
     let client = bus.connect().await;
@@ -49,7 +59,10 @@ async fn every_method_and_both_signals_over_a_private_bus() {
     let missing = agent.get_incident(99).await.expect_err("no incident 99");
     assert_eq!(error_name(&missing), "org.innerwarden.Error.NotFound");
     assert_eq!(agent.get_mode().await.expect("GetMode"), "dry_run");
-    assert_eq!(parse(&agent.verify_audit().await.expect("VerifyAudit"))["ok"], true);
+    assert_eq!(
+        parse(&agent.verify_audit().await.expect("VerifyAudit"))["ok"],
+        true
+    );
 
     // Writes (the caller is an admin through the fixture account files).
     agent.set_mode("enforce").await.expect("SetMode");
@@ -62,7 +75,12 @@ async fn every_method_and_both_signals_over_a_private_bus() {
     let actions = parse(&agent.list_actions(10).await.expect("ListActions"));
     assert_eq!(actions[0]["target"], "198.51.100.0/24");
     assert!(agent.unblock("198.51.100.0/24").await.expect("Unblock"));
-    assert!(!agent.unblock("198.51.100.0/24").await.expect("Unblock again"));
+    assert!(
+        !agent
+            .unblock("198.51.100.0/24")
+            .await
+            .expect("Unblock again")
+    );
     {
         let st = backend.state();
         assert_eq!(st.mode, Mode::Enforce);
@@ -72,9 +90,18 @@ async fn every_method_and_both_signals_over_a_private_bus() {
 
     // Invalid arguments never reach the backend.
     for e in [
-        agent.block("not-an-ip", 60, "x").await.expect_err("bad address"),
-        agent.block("192.0.2.1", 0, "x").await.expect_err("zero ttl"),
-        agent.block("192.0.2.1/33", 60, "x").await.expect_err("bad prefix"),
+        agent
+            .block("not-an-ip", 60, "x")
+            .await
+            .expect_err("bad address"),
+        agent
+            .block("192.0.2.1", 0, "x")
+            .await
+            .expect_err("zero ttl"),
+        agent
+            .block("192.0.2.1/33", 60, "x")
+            .await
+            .expect_err("bad prefix"),
         agent.set_mode("yolo").await.expect_err("bad mode"),
     ] {
         assert_eq!(error_name(&e), "org.innerwarden.Error.InvalidArgument");
@@ -106,7 +133,10 @@ async fn every_method_and_both_signals_over_a_private_bus() {
         .expect("IncidentRaised in time")
         .expect("stream open");
     let args = sig.args().expect("args");
-    assert_eq!((args.id, parse(&args.json)["title"].clone()), (7, json!("t")));
+    assert_eq!(
+        (args.id, parse(&args.json)["title"].clone()),
+        (7, json!("t"))
+    );
     let sig = tokio::time::timeout(timeout, actions.next())
         .await
         .expect("ActionTaken in time")
@@ -117,7 +147,9 @@ async fn every_method_and_both_signals_over_a_private_bus() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_admin_caller_is_denied_mutations_but_may_read() {
-    let Some(bus) = PrivateBus::start() else { return };
+    let Some(bus) = PrivateBus::start() else {
+        return;
+    };
     let backend = MemBackend::default();
     // The injectable resolver: every caller is uid 1003, not in the admin group.
     let auth = admin_authorizer(bus.dir.path(), 4242).with_resolver(UidResolver::Fixed(1003));
@@ -143,15 +175,15 @@ async fn non_admin_caller_is_denied_mutations_but_may_read() {
 async fn peer_to_peer_over_a_socket_pair() {
     let (a, b) = tokio::net::UnixStream::pair().expect("socketpair");
     let guid = zbus::Guid::generate();
-    let server = async {
-        zbus::connection::Builder::unix_stream(a)
-            .server(guid)
-            .expect("guid")
-            .p2p()
-            .build()
-            .await
-            .expect("server side")
-    };
+    let backend = MemBackend::default();
+    // Peer credentials of the socket give the uid; the fixture makes it an admin.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let builder = zbus::connection::Builder::unix_stream(a)
+        .server(guid)
+        .expect("guid")
+        .p2p();
+    let auth = admin_authorizer(dir.path(), current_uid());
+    let server = serve_with(builder, backend.clone(), auth, None);
     let client = async {
         zbus::connection::Builder::unix_stream(b)
             .p2p()
@@ -159,23 +191,29 @@ async fn peer_to_peer_over_a_socket_pair() {
             .await
             .expect("client side")
     };
-    let (server_conn, client_conn) = tokio::join!(server, client);
-    let backend = MemBackend::default();
-    // Peer credentials of the socket give the uid; the fixture makes it an admin.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let _server = serve_on(server_conn, backend.clone(), admin_authorizer(dir.path(), current_uid()))
+    let (server, client_conn) = step("p2p handshake", async { tokio::join!(server, client) }).await;
+    let _server = server.expect("serve");
+    let agent = step(
+        "proxy",
+        Agent1ClientProxy::builder(&client_conn)
+            .path(OBJECT_PATH)
+            .expect("path")
+            .cache_properties(zbus::proxy::CacheProperties::No)
+            .build(),
+    )
+    .await
+    .expect("proxy");
+    let mode = step("GetMode", agent.get_mode()).await;
+    assert_eq!(mode.expect("GetMode"), "dry_run");
+    step("SetMode", agent.set_mode("enforce"))
         .await
-        .expect("serve");
-    let agent = Agent1ClientProxy::builder(&client_conn)
-        .path(OBJECT_PATH)
-        .expect("path")
-        .build()
-        .await
-        .expect("proxy");
-    assert_eq!(agent.get_mode().await.expect("GetMode"), "dry_run");
-    agent.set_mode("enforce").await.expect("SetMode");
-    assert_eq!(agent.block("2001:db8::1", 30, "p2p").await.expect("Block"), 1);
-    assert_eq!(backend.state().blocks[0].target.to_string(), "2001:db8::1/128");
+        .expect("SetMode");
+    let id = step("Block", agent.block("2001:db8::1", 30, "p2p")).await;
+    assert_eq!(id.expect("Block"), 1);
+    assert_eq!(
+        backend.state().blocks[0].target.to_string(),
+        "2001:db8::1/128"
+    );
     let fixed = Authorizer::system(None).with_resolver(UidResolver::Fixed(5));
     assert!(!fixed.is_admin(5), "no admin group: only root");
 }
@@ -192,7 +230,9 @@ fn run_cli(address: &str, args: &[&str], uid: Option<u32>) -> Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_is_a_client_of_the_service() {
-    let Some(bus) = PrivateBus::start() else { return };
+    let Some(bus) = PrivateBus::start() else {
+        return;
+    };
     let backend = MemBackend::default();
     let auth = admin_authorizer(bus.dir.path(), current_uid());
     let _server = serve_named(bus.connect().await, backend.clone(), auth)
@@ -206,7 +246,9 @@ async fn cli_is_a_client_of_the_service() {
 
     let out = cli(&["mode", "enforce"], None).await.expect("join");
     assert!(out.status.success(), "mode enforce: {out:?}");
-    let out = cli(&["block", "192.0.2.7", "--ttl", "1m"], None).await.expect("join");
+    let out = cli(&["block", "192.0.2.7", "--ttl", "1m"], None)
+        .await
+        .expect("join");
     assert!(out.status.success(), "block: {out:?}");
     {
         let st = backend.state();
@@ -217,13 +259,24 @@ async fn cli_is_a_client_of_the_service() {
         assert_eq!(st.blocks[0].caller_uid, current_uid());
     }
     let out = cli(&["actions", "--json"], None).await.expect("join");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("192.0.2.7/32"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("192.0.2.7/32"),
+        "{out:?}"
+    );
     let out = cli(&["status", "--json"], None).await.expect("join");
-    assert_eq!(parse(&String::from_utf8_lossy(&out.stdout))["mode"], "enforce");
+    assert_eq!(
+        parse(&String::from_utf8_lossy(&out.stdout))["mode"],
+        "enforce"
+    );
     let out = cli(&["mode"], None).await.expect("join");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "mode enforce");
-    let out = cli(&["block", "192.0.2.7", "--ttl", "soon"], None).await.expect("join");
-    assert!(!out.status.success(), "a bad duration is refused before calling");
+    let out = cli(&["block", "192.0.2.7", "--ttl", "soon"], None)
+        .await
+        .expect("join");
+    assert!(
+        !out.status.success(),
+        "a bad duration is refused before calling"
+    );
 
     // A real non-admin caller: the binary run as nobody; the bus reports its uid.
     if current_uid() != 0 {
@@ -232,8 +285,14 @@ async fn cli_is_a_client_of_the_service() {
     }
     let out = cli(&["mode", "dry-run"], Some(65534)).await.expect("join");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "nobody must not switch modes: {out:?}");
-    assert!(stderr.contains("org.innerwarden.Error.AccessDenied"), "{stderr}");
+    assert!(
+        !out.status.success(),
+        "nobody must not switch modes: {out:?}"
+    );
+    assert!(
+        stderr.contains("org.innerwarden.Error.AccessDenied"),
+        "{stderr}"
+    );
     assert_eq!(backend.state().mode, Mode::Enforce);
     let out = cli(&["mode"], Some(65534)).await.expect("join");
     assert!(out.status.success(), "nobody may read the mode: {out:?}");

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 /// Why a duration did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration {text:?}: expected a positive number with s, m, h or d (e.g. 90s, 15m, 1h, 2d)")]
+#[error(
+    "invalid duration {text:?}: expected a positive number with s, m, h or d (e.g. 90s, 15m, 1h, 2d)"
+)]
 pub struct BadDuration {
     pub text: String,
 }
@@ -48,7 +50,17 @@ mod tests {
 
     #[test]
     fn rejects_garbage_zero_and_overflow() {
-        for t in ["", "h", "0", "0m", "1w", "-5s", "1.5h", "1h30m", "99999999999999999999d"] {
+        for t in [
+            "",
+            "h",
+            "0",
+            "0m",
+            "1w",
+            "-5s",
+            "1.5h",
+            "1h30m",
+            "99999999999999999999d",
+        ] {
             assert!(parse_duration(t).is_err(), "{t:?} should not parse");
         }
         assert!(parse_duration(&format!("{}d", u64::MAX / 86_400 + 1)).is_err());

@@ -121,12 +121,9 @@ async fn bus_uid(caller: &Caller) -> Result<u32, ControlError> {
             message: "peer credentials carry no uid".to_owned(),
         });
     }
-    let sender = caller
-        .sender
-        .as_ref()
-        .ok_or_else(|| ControlError::Failed {
-            message: "method call without a sender".to_owned(),
-        })?;
+    let sender = caller.sender.as_ref().ok_or_else(|| ControlError::Failed {
+        message: "method call without a sender".to_owned(),
+    })?;
     let proxy = zbus::fdo::DBusProxy::new(&caller.connection)
         .await
         .map_err(|e| failed(&e))?;

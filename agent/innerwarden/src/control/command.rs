@@ -5,9 +5,9 @@ use innerwarden_core::decide::config::{Cidr, Mode};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
+use super::ControlError;
 use super::auth::{Authorizer, Caller};
 use super::backend::{BlockRequest, ControlBackend};
-use super::ControlError;
 
 /// The reply channel of one command.
 pub type Reply<T> = oneshot::Sender<Result<T, ControlError>>;

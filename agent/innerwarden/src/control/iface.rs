@@ -6,13 +6,13 @@ use std::str::FromStr;
 use innerwarden_core::decide::config::{Cidr, Mode};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
+use zbus::Connection;
 use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
-use zbus::Connection;
 
+use super::ControlError;
 use super::auth::Caller;
 use super::command::{Command, Reply};
-use super::ControlError;
 
 /// Largest `limit` a list method honours (bounds the reply size).
 pub const MAX_LIMIT: u32 = 10_000;
@@ -231,7 +231,10 @@ mod tests {
                 ControlError::NotFound { what: "x".into() },
                 "org.innerwarden.Error.NotFound",
             ),
-            (ControlError::invalid("x"), "org.innerwarden.Error.InvalidArgument"),
+            (
+                ControlError::invalid("x"),
+                "org.innerwarden.Error.InvalidArgument",
+            ),
             (
                 ControlError::AccessDenied {
                     uid: 7,

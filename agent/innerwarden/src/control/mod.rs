@@ -71,7 +71,7 @@ impl ControlError {
 /// Errors setting up the service.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("connecting to the system bus")]
+    #[error("connecting to the bus")]
     Connect {
         #[source]
         source: zbus::Error,
@@ -113,6 +113,11 @@ impl ControlServer {
 
 /// Serve the agent object on `connection` (any bus, or a peer-to-peer connection) and start the
 /// control loop on the current tokio runtime. Does not request a bus name.
+///
+/// zbus starts its method-call dispatcher asynchronously on an already built connection, so a
+/// call arriving in the first instants may be missed. On a bus nobody can reach the object
+/// before a name is requested (see [`serve_named`]); for peer-to-peer use [`serve_with`], which
+/// registers the object before the connection exists.
 pub async fn serve_on<B: ControlBackend>(
     connection: Connection,
     backend: B,
@@ -134,15 +139,44 @@ pub async fn serve_on<B: ControlBackend>(
     Ok(ControlServer { connection, task })
 }
 
+/// Build a connection from `builder` with the agent object registered from the start (and the
+/// well-known name taken, if `name`), then start the control loop. Race-free: zbus returns the
+/// connection only once its dispatcher listens.
+pub async fn serve_with<B: ControlBackend>(
+    builder: zbus::connection::Builder<'_>,
+    backend: B,
+    auth: Authorizer,
+    name: Option<&'static str>,
+) -> Result<ControlServer, ServeError> {
+    let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    let register = |source| ServeError::Register {
+        path: OBJECT_PATH,
+        source,
+    };
+    let mut builder = builder
+        .serve_at(OBJECT_PATH, Agent1::new(tx))
+        .map_err(register)?;
+    if let Some(name) = name {
+        builder = builder
+            .name(name)
+            .map_err(|source| ServeError::Name { name, source })?;
+    }
+    let connection = builder.build().await.map_err(|source| match name {
+        Some(name) => ServeError::Name { name, source },
+        None => ServeError::Connect { source },
+    })?;
+    let task = tokio::spawn(ControlLoop::new(backend, auth, rx).run());
+    Ok(ControlServer { connection, task })
+}
+
 /// Connect to the system bus, serve the agent object and take the name `org.innerwarden.Agent1`.
 pub async fn serve_system_bus<B: ControlBackend>(
     backend: B,
     auth: Authorizer,
 ) -> Result<ControlServer, ServeError> {
-    let connection = Connection::system()
-        .await
-        .map_err(|source| ServeError::Connect { source })?;
-    serve_named(connection, backend, auth).await
+    let builder =
+        zbus::connection::Builder::system().map_err(|source| ServeError::Connect { source })?;
+    serve_with(builder, backend, auth, Some(BUS_NAME)).await
 }
 
 /// Serve on a bus connection and then request the well-known name (object first, so no call

@@ -61,24 +61,26 @@ impl Store {
             })?
             .collect::<Result<_, _>>()?;
         raws.into_iter()
-            .map(|(id, incident_id, kind, target, dry_run, ttl, exp, state, seq, reason)| {
-                Ok(ActionRow {
-                    id,
-                    incident_id,
-                    kind,
-                    target,
-                    dry_run,
-                    ttl_secs: ttl
-                        .map(|t| seq_from_sql("actions", "ttl_secs", t))
-                        .transpose()?,
-                    expires_at: exp.map(from_ns),
-                    state,
-                    audit_seq: seq
-                        .map(|s| seq_from_sql("actions", "audit_seq", s))
-                        .transpose()?,
-                    reason,
-                })
-            })
+            .map(
+                |(id, incident_id, kind, target, dry_run, ttl, exp, state, seq, reason)| {
+                    Ok(ActionRow {
+                        id,
+                        incident_id,
+                        kind,
+                        target,
+                        dry_run,
+                        ttl_secs: ttl
+                            .map(|t| seq_from_sql("actions", "ttl_secs", t))
+                            .transpose()?,
+                        expires_at: exp.map(from_ns),
+                        state,
+                        audit_seq: seq
+                            .map(|s| seq_from_sql("actions", "audit_seq", s))
+                            .transpose()?,
+                        reason,
+                    })
+                },
+            )
             .collect()
     }
 }

@@ -129,7 +129,10 @@ impl ControlBackend for MemBackend {
     }
 
     fn incidents(&mut self, limit: u32) -> Result<Value, ControlError> {
-        let all = [json!({"id": 2, "title": "ssh brute force"}), json!({"id": 1, "title": "x"})];
+        let all = [
+            json!({"id": 2, "title": "ssh brute force"}),
+            json!({"id": 1, "title": "x"}),
+        ];
         Ok(Value::Array(all.into_iter().take(limit as usize).collect()))
     }
 
