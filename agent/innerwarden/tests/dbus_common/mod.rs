@@ -21,8 +21,14 @@ pub struct PrivateBus {
 }
 
 impl PrivateBus {
-    /// Start one, or `None` (after printing the skip reason) when dbus-daemon is missing.
+    /// Start one that allows everything, or `None` (after printing the skip reason) when
+    /// dbus-daemon is missing.
     pub fn start() -> Option<PrivateBus> {
+        Self::start_with(permissive_config)
+    }
+
+    /// Start one with the configuration `config(socket path)`.
+    pub fn start_with(config: impl FnOnce(&Path) -> String) -> Option<PrivateBus> {
         let found = Command::new("dbus-daemon")
             .arg("--version")
             .output()
@@ -36,8 +42,9 @@ impl PrivateBus {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
             .expect("chmod");
         let socket = dir.path().join("bus");
+        let text = config(&socket);
         let config = dir.path().join("bus.conf");
-        std::fs::write(&config, permissive_config(&socket)).expect("write bus config");
+        std::fs::write(&config, text).expect("write bus config");
         let mut child = Command::new("dbus-daemon")
             .arg(format!("--config-file={}", config.display()))
             .args(["--nofork", "--nopidfile", "--print-address=1"])
