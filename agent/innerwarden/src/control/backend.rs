@@ -179,3 +179,70 @@ fn incident_json(i: &crate::store::IncidentRow) -> Value {
         "finding_count": i.finding_count, "audit_seq": i.audit_seq,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use innerwarden_core::finding::{Entity, Finding, Severity};
+
+    use super::*;
+
+    /// The mutating half, in memory.
+    struct Fixed(Mode);
+
+    impl ResponseControl for Fixed {
+        fn block(&mut self, _: BlockRequest) -> Result<i64, ControlError> {
+            Ok(1)
+        }
+        fn unblock(&mut self, _: Cidr, _: u32) -> Result<bool, ControlError> {
+            Ok(false)
+        }
+        fn set_mode(&mut self, mode: Mode, _: u32) -> Result<(), ControlError> {
+            self.0 = mode;
+            Ok(())
+        }
+        fn get_mode(&mut self) -> Result<Mode, ControlError> {
+            Ok(self.0)
+        }
+    }
+
+    #[test]
+    fn reads_come_from_the_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path().join("state.db")).expect("store");
+        let mut b = StoreBackend::new(store.clone(), dir.path().to_path_buf(), Fixed(Mode::DryRun));
+
+        let status = b.status().expect("status without status.json");
+        assert_eq!(status["mode"], "dry_run");
+        assert_eq!(status["event_count"], 0);
+        assert_eq!(b.incidents(10).expect("incidents"), json!([]));
+        assert_eq!(b.actions(10).expect("actions"), json!([]));
+        assert!(matches!(b.incident(1), Err(ControlError::NotFound { .. })));
+
+        let finding = Finding {
+            ts: Utc::now(),
+            detector: "ssh_bruteforce".into(),
+            technique: "T1110.001".into(),
+            severity: Severity::High,
+            entity: Entity::User {
+                name: "root".into(),
+            },
+            summary: "brute force against root".into(),
+            evidence: vec![],
+        };
+        let rec = store
+            .record_finding(&finding, Some(3), chrono::Duration::minutes(10))
+            .expect("record");
+        let list = b.incidents(10).expect("incidents");
+        assert_eq!(list[0]["id"], rec.incident_id);
+        let one = b.incident(rec.incident_id).expect("incident");
+        assert_eq!(one["findings"][0]["finding"]["detector"], "ssh_bruteforce");
+        assert_eq!(one["status"], "open");
+
+        b.set_mode(Mode::Enforce, 0).expect("set mode");
+        assert_eq!(b.status().expect("status")["mode"], "enforce");
+        // No node key in a fresh state directory: verification cannot run, which is an error
+        // (not a tamper report).
+        assert!(matches!(b.verify_audit(), Err(ControlError::Failed { .. })));
+    }
+}
