@@ -50,7 +50,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the agent: sensors, detection, SQLite and the audit log (dry-run by default).
     Run(run::Args),
-    /// What the agent reported about its sensors and kernel programs.
+    /// Agent status: asks the running agent over D-Bus, else reads the last status.json.
     Status(status::Args),
     /// Validate the configuration and print the effective settings.
     CheckConfig(check_config::Args),
