@@ -8,11 +8,14 @@
 //! - [`procfs`]: the /proc scan that seeds the process table.
 //! - [`store`]: the SQLite store (events, findings, incidents, actions, audit anchors, positions).
 //! - [`audit_log`]: the audit file, node key, checkpoints and verification glue.
+//! - [`control`]: the D-Bus service `org.innerwarden.Agent1` and its client.
+//! - [`service`]: systemd integration without libsystemd (readiness, watchdog, status).
 //! - [`logging`]: tracing setup.
 
 pub mod audit_log;
 pub mod channel;
 pub mod cli;
+pub mod control;
 pub mod logging;
 pub mod notify;
 pub mod pipeline;
@@ -21,5 +24,6 @@ pub mod procnet;
 pub mod recorder;
 pub mod respond;
 pub mod sensor;
+pub mod service;
 pub mod status;
 pub mod store;

@@ -6,15 +6,22 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use innerwarden_core::config::Config;
 
+use crate::control::client::BusChoice;
+
+pub mod actions;
 pub mod audit;
 pub mod bench;
+pub mod block;
 pub mod check_config;
+pub mod duration;
 pub mod events;
 pub mod incidents;
+pub mod mode;
 pub mod replay;
 pub mod run;
 pub mod status;
 pub mod table;
+pub mod unblock;
 
 /// Default configuration path; a missing file here means "documented defaults".
 pub const DEFAULT_CONFIG: &str = "/etc/innerwarden/config.toml";
@@ -32,6 +39,10 @@ pub struct Cli {
     /// Override `agent.state_dir` (database, audit log, node key).
     #[arg(long, global = true)]
     pub state_dir: Option<PathBuf>,
+    /// Bus of the running agent for client commands: system, session, or a D-Bus address
+    /// (unix:path=/run/x).
+    #[arg(long, global = true, default_value = "system")]
+    pub bus: BusChoice,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -40,7 +51,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the agent: sensors, detection, SQLite and the audit log (dry-run by default).
     Run(run::Args),
-    /// What the agent reported about its sensors and kernel programs.
+    /// Agent status: asks the running agent over D-Bus, else reads the last status.json.
     Status(status::Args),
     /// Validate the configuration and print the effective settings.
     CheckConfig(check_config::Args),
@@ -54,6 +65,14 @@ pub enum Command {
     Audit(audit::Args),
     /// Measurements (exec events/s, replay lines/s) next to a named peer.
     Bench(bench::Args),
+    /// Block an address or prefix for a while (asks the running agent over D-Bus).
+    Block(block::Args),
+    /// Lift a block before its TTL (D-Bus).
+    Unblock(unblock::Args),
+    /// Show or switch the response mode: dry-run or enforce (D-Bus).
+    Mode(mode::Args),
+    /// Actions taken or recorded as dry-run, newest first (D-Bus).
+    Actions(actions::Args),
 }
 
 /// Read and validate the configuration. A missing file at the default path means defaults;
@@ -95,5 +114,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Incidents(args) => incidents::run(&cli, args),
         Command::Audit(args) => audit::run(&cli, args),
         Command::Bench(args) => bench::run(&cli, args),
+        Command::Block(args) => block::run(&cli, args),
+        Command::Unblock(args) => unblock::run(&cli, args),
+        Command::Mode(args) => mode::run(&cli, args),
+        Command::Actions(args) => actions::run(&cli, args),
     }
 }

@@ -1,10 +1,12 @@
-//! `innerwarden status`: what the running (or last) agent reported about its sensors.
+//! `innerwarden status`: what the running agent reports over D-Bus (`Status`), or, when no
+//! agent answers on the bus, what the last run wrote to `<state_dir>/status.json`.
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 
 use super::{Cli, load_config};
+use crate::control::client::{self, block_on};
 use crate::status::STATUS_FILE;
 
 #[derive(Debug, clap::Args)]
@@ -12,13 +14,40 @@ pub struct Args {
     /// Raw JSON.
     #[arg(long)]
     pub json: bool,
+    /// Do not ask the agent over D-Bus; read status.json only.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// The agent's status over D-Bus, or why not.
+fn from_bus(cli: &Cli) -> anyhow::Result<String> {
+    block_on(async {
+        let agent = client::agent(&cli.bus).await?;
+        Ok(agent.status().await?)
+    })
 }
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
-    let cfg = load_config(cli)?;
-    let path = cfg.agent.state_dir.join(STATUS_FILE);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {} (has the agent run?)", path.display()))?;
+    let live = if args.offline {
+        None
+    } else {
+        match from_bus(cli) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                tracing::debug!(error = %format!("{e:#}"), "no agent on the bus; reading status.json");
+                None
+            }
+        }
+    };
+    let text = match live {
+        Some(text) => text,
+        None => {
+            let cfg = load_config(cli)?;
+            let path = cfg.agent.state_dir.join(STATUS_FILE);
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {} (has the agent run?)", path.display()))?
+        }
+    };
     if args.json {
         println!("{text}");
         return Ok(ExitCode::SUCCESS);

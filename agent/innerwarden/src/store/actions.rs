@@ -15,7 +15,8 @@ use rusqlite::{Row, params};
 use super::{Store, StoreError, from_ns, seq_from_sql, seq_to_sql, to_ns};
 
 /// Where an action is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ActionState {
     /// Decided, not yet carried out.
     Planned,
@@ -71,7 +72,7 @@ impl fmt::Display for ActionState {
 }
 
 /// One ledger row.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ActionRow {
     pub id: i64,
     pub incident_id: Option<i64>,
