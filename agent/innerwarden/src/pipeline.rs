@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use innerwarden_core::decide::action::Action;
 use innerwarden_core::decide::config::{Mode, ResponseConfig};
 use innerwarden_core::engine::Engine;
 use innerwarden_core::event::{Event, EventKind, Loss, LossPoint, Source};
@@ -34,6 +35,19 @@ pub enum Control {
     },
     GetMode {
         reply: oneshot::Sender<Option<Mode>>,
+    },
+    /// An operator's block (D-Bus `Block`): carried out now, recorded, expires by its TTL.
+    Block {
+        action: Action,
+        reason: String,
+        caller_uid: u32,
+        reply: oneshot::Sender<Result<i64, String>>,
+    },
+    /// Lift every active block and rate limit on this exact target (D-Bus `Unblock`).
+    Unblock {
+        target: String,
+        caller_uid: u32,
+        reply: oneshot::Sender<Result<bool, String>>,
     },
 }
 
@@ -152,9 +166,16 @@ pub async fn run_with_control(
 
 /// Answer a command on a pipeline that has no response stage.
 pub fn refuse(cmd: Control) -> anyhow::Result<()> {
+    const NO: &str = "this pipeline has no response stage";
     match cmd {
         Control::ReloadResponse { reply, .. } | Control::SetMode { reply, .. } => {
-            let _ = reply.send(Err("this pipeline has no response stage".into()));
+            let _ = reply.send(Err(NO.into()));
+        }
+        Control::Block { reply, .. } => {
+            let _ = reply.send(Err(NO.into()));
+        }
+        Control::Unblock { reply, .. } => {
+            let _ = reply.send(Err(NO.into()));
         }
         Control::GetMode { reply } => {
             let _ = reply.send(None);

@@ -13,6 +13,7 @@ use innerwarden_core::proctable::ProcessTable;
 use serde_json::json;
 
 use crate::audit_log::{AuditLog, CheckpointPolicy};
+use crate::control::signals::{Signal, SignalSender};
 use crate::pipeline::{Control, Recorded, Sink};
 use crate::respond::stage::{AuditWrite, ResponseStage};
 use crate::store::Store;
@@ -50,6 +51,8 @@ pub struct StoreSink {
     retention_age: Duration,
     last_prune: Instant,
     last_maintain: Instant,
+    signals: Option<SignalSender>,
+    watchdog: bool,
 }
 
 impl StoreSink {
@@ -75,6 +78,8 @@ impl StoreSink {
             retention_age: Duration::from_secs(cfg.storage.event_retention_days * 86_400),
             last_prune: Instant::now(),
             last_maintain: Instant::now(),
+            signals: None,
+            watchdog: crate::service::watchdog_interval().is_some(),
         })
     }
 
@@ -86,6 +91,11 @@ impl StoreSink {
 
     pub fn response_mut(&mut self) -> Option<&mut ResponseStage> {
         self.response.as_mut()
+    }
+
+    /// Emit D-Bus signals (IncidentRaised) for what this sink records.
+    pub fn set_signals(&mut self, signals: SignalSender) {
+        self.signals = Some(signals);
     }
 
     /// Run the response maintenance now (also at start: re-assert the ledger).
@@ -128,6 +138,13 @@ impl Sink for StoreSink {
             .record_finding(finding, Some(seq), self.incident_window)
             .context("storing a finding")?;
         if rec.new_incident {
+            if let Some(sig) = &self.signals {
+                let _ = sig.offer(Signal::IncidentRaised {
+                    id: rec.incident_id,
+                    json: json!({"entity": finding.entity, "severity": finding.severity,
+                                 "title": finding.summary, "detector": finding.detector}),
+                });
+            }
             self.audit(
                 AuditKind::Incident,
                 json!({
@@ -155,6 +172,11 @@ impl Sink for StoreSink {
     }
 
     fn tick(&mut self) -> anyhow::Result<()> {
+        // The watchdog is fed from this loop: a stalled pipeline stops feeding it and systemd
+        // restarts the agent.
+        if self.watchdog {
+            let _ = crate::service::notify_watchdog();
+        }
         if let Some(log) = self.audit.as_mut() {
             log.tick().context("audit checkpoint")?;
         }
@@ -196,6 +218,29 @@ impl Sink for StoreSink {
             }
             Control::GetMode { reply } => {
                 let _ = reply.send(Some(stage.decider_mut().config().mode));
+            }
+            Control::Block {
+                action,
+                reason,
+                caller_uid,
+                reply,
+            } => {
+                let store = self.store.clone();
+                let mut stage = self.response.take().context("response stage present")?;
+                let res = stage.manual_block(&action, &reason, caller_uid, &store, self);
+                self.response = Some(stage);
+                let _ = reply.send(res.map_err(|e| format!("{e:#}")));
+            }
+            Control::Unblock {
+                target,
+                caller_uid,
+                reply,
+            } => {
+                let store = self.store.clone();
+                let mut stage = self.response.take().context("response stage present")?;
+                let res = stage.unblock(&target, caller_uid, &store, self);
+                self.response = Some(stage);
+                let _ = reply.send(res.map_err(|e| format!("{e:#}")));
             }
         }
         Ok(())

@@ -35,8 +35,13 @@ struct Agent(Child);
 
 impl Agent {
     fn start(config: &Path, log: &Path) -> Agent {
+        Self::start_env(config, log, &[])
+    }
+
+    fn start_env(config: &Path, log: &Path, env: &[(&str, &str)]) -> Agent {
         let log = std::fs::File::create(log).expect("log file");
         let child = Command::new("unshare")
+            .envs(env.iter().copied())
             .arg("-n")
             .arg(env!("CARGO_BIN_EXE_innerwarden"))
             .arg("--config")
@@ -157,4 +162,129 @@ fn brute_force_is_blocked_in_nft_and_the_block_survives_a_restart() {
             .contains(ATTACKER)
     });
     again.stop();
+}
+
+/// A private dbus-daemon on a unix socket in `dir`; killed on drop.
+struct Bus(Child, String);
+
+impl Bus {
+    fn start(dir: &Path) -> Option<Bus> {
+        let sock = dir.join("bus");
+        let conf = dir.join("bus.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\" \
+                 \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\
+                 <busconfig><type>custom</type><listen>unix:path={}</listen><auth>EXTERNAL</auth>\
+                 <policy context=\"default\"><allow user=\"*\"/><allow own=\"*\"/>\
+                 <allow send_type=\"method_call\"/><allow send_destination=\"*\"/>\
+                 <allow receive_sender=\"*\"/></policy></busconfig>",
+                sock.display()
+            ),
+        )
+        .ok()?;
+        let child = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", conf.display()))
+            .arg("--nofork")
+            .spawn()
+            .ok()?;
+        let bus = Bus(child, format!("unix:path={}", sock.display()));
+        wait_for("the private bus socket", Duration::from_secs(5), || {
+            sock.exists()
+        });
+        Some(bus)
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn operator_block_unblock_and_mode_over_dbus() {
+    if let Some(why) = skip_reason() {
+        println!("skipped: {why}");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(bus) = Bus::start(dir.path()) else {
+        println!("skipped: dbus-daemon not available");
+        return;
+    };
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[agent]\nstate_dir = \"{}\"\n[sensors.ebpf]\nenabled = false\n\
+             [sensors.journald]\nenabled = false\n\
+             [response]\nmode = \"enforce\"\nenforce = [\"block\"]\n",
+            dir.path().join("state").display()
+        ),
+    )
+    .expect("config");
+    let agent = Agent::start_env(
+        &config,
+        &dir.path().join("agent.log"),
+        &[("DBUS_SYSTEM_BUS_ADDRESS", &bus.1)],
+    );
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_innerwarden"))
+            .arg("--config")
+            .arg(&config)
+            .args(["--bus", &bus.1])
+            .args(args)
+            .output()
+            .expect("cli runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    wait_for("the agent on the bus", Duration::from_secs(20), || {
+        cli(&["mode"]).0
+    });
+    let (ok, text) = cli(&["block", "192.0.2.99", "--ttl", "90s", "--reason", "test"]);
+    assert!(ok, "{text}");
+    let set = agent.nft(&["list", "set", "inet", "innerwarden", "block_v4"]);
+    assert!(
+        set.contains("192.0.2.99") && set.contains("expires"),
+        "{set}"
+    );
+    let (ok, text) = cli(&["actions"]);
+    assert!(
+        ok && text.contains("192.0.2.99/32") && text.contains("applied"),
+        "{text}"
+    );
+    let (ok, text) = cli(&["unblock", "192.0.2.99"]);
+    assert!(ok, "{text}");
+    assert!(
+        !agent
+            .nft(&["list", "set", "inet", "innerwarden", "block_v4"])
+            .contains("192.0.2.99")
+    );
+    let (ok, text) = cli(&["block", "127.0.0.1"]);
+    assert!(
+        !ok && text.contains("allowlisted_source"),
+        "loopback is guarded: {text}"
+    );
+    let (ok, text) = cli(&["mode", "dry-run"]);
+    assert!(ok, "{text}");
+    assert!(cli(&["mode"]).1.contains("dry_run"));
+    agent.stop();
+    let verify = Command::new(env!("CARGO_BIN_EXE_innerwarden"))
+        .arg("--config")
+        .arg(&config)
+        .args(["audit", "verify"])
+        .output()
+        .expect("verify runs");
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
 }

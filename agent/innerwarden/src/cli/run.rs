@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use super::{Cli, load_config};
 use crate::channel::{CountedSender, bounded};
+use crate::control::{self, auth::Authorizer, backend::StoreBackend, bridge::PipelineControl};
 use crate::notify::Notifier;
 use crate::pipeline::{self, Control, Sink};
 use crate::procfs;
@@ -32,7 +33,11 @@ use crate::sensor::PositionStore;
 use crate::sensor::authlog::{AuthlogConfig, AuthlogSensor, StartAt};
 use crate::sensor::ebpf::{EbpfConfig, EbpfSensor};
 use crate::sensor::journald::{JournaldConfig, JournaldSensor};
+use crate::service;
 use crate::status::{SensorState, Status};
+
+/// Members of this group may call the mutating D-Bus methods (as root may).
+pub const ADMIN_GROUP: &str = "innerwarden-admin";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}
@@ -81,10 +86,40 @@ async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
     let positions: Arc<dyn PositionStore> = Arc::new(store.clone());
     let mut sensors = tokio::task::JoinSet::new();
     start_auth_sources(&cfg, &tx, &positions, &stop_rx, &mut status, &mut sensors);
-    drop(tx);
+    // Hold one sender until shutdown: the pipeline must keep running (control commands,
+    // TTL maintenance) even when every sensor is disabled or has ended.
+    let keep_open = tx;
     status.write(&cfg.agent.state_dir);
 
     let (control_tx, control_rx) = tokio::sync::mpsc::channel::<Control>(64);
+    let backend = StoreBackend::new(
+        store.clone(),
+        cfg.agent.state_dir.clone(),
+        PipelineControl::new(control_tx.clone()),
+    );
+    let control = match control::serve_system_bus(
+        backend,
+        Authorizer::system(Some(ADMIN_GROUP.into())),
+    )
+    .await
+    {
+        Ok(server) => {
+            status.sensor("dbus:org.innerwarden.Agent1", SensorState::Running, None);
+            sink.set_signals(server.signal_sender(256));
+            Some(server)
+        }
+        Err(e) => {
+            let msg = format!("{:#}", anyhow::Error::new(e));
+            tracing::warn!(error = %msg, "D-Bus control interface unavailable");
+            status.sensor(
+                "dbus:org.innerwarden.Agent1",
+                SensorState::Failed,
+                Some(msg),
+            );
+            None
+        }
+    };
+    status.write(&cfg.agent.state_dir);
     let pipeline = {
         let stop_rx = stop_rx.clone();
         let handle = tokio::runtime::Handle::current();
@@ -102,8 +137,13 @@ async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
         })
     };
 
+    let _ = service::notify_ready();
+    let _ = service::notify_status("watching: sensors attached, pipeline running");
     signals(cli, &cfg, &control_tx).await?;
+    let _ = service::notify_stopping();
     tracing::info!("stopping: draining the queue");
+    drop(control);
+    drop(keep_open);
     let _ = stop_tx.send(true);
     drop(ebpf);
     while let Some(res) = sensors.join_next().await {
@@ -298,7 +338,11 @@ async fn signals(
         tokio::select! {
             _ = term.recv() => return Ok(()),
             _ = int.recv() => return Ok(()),
-            _ = hup.recv() => reload(cli, running, control).await,
+            _ = hup.recv() => {
+                let _ = service::notify_reloading();
+                reload(cli, running, control).await;
+                let _ = service::notify_ready();
+            }
         }
     }
 }

@@ -133,7 +133,15 @@ impl<R: ResponseControl> ControlBackend for StoreBackend<R> {
             .store
             .list_actions(limit(n))
             .map_err(ControlError::failed)?;
-        serde_json::to_value(rows).map_err(ControlError::failed)
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut v = serde_json::to_value(&row).map_err(ControlError::failed)?;
+            // Flat fields for clients that list actions in a table.
+            v["kind"] = row.action.kind().name().into();
+            v["target"] = row.action.target().into();
+            out.push(v);
+        }
+        Ok(Value::Array(out))
     }
 
     fn block(&mut self, req: BlockRequest) -> Result<i64, ControlError> {

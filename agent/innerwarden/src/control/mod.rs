@@ -17,6 +17,7 @@
 
 pub mod auth;
 pub mod backend;
+pub mod bridge;
 pub mod client;
 pub mod command;
 pub mod iface;

@@ -95,6 +95,13 @@ impl Responders {
         self.find(action.kind())?.revert(action)
     }
 
+    /// [`Self::revert`] with the error as a message (for operator commands).
+    pub fn apply_revert(&mut self, action: &Action) -> anyhow::Result<String> {
+        self.revert(action)
+            .map(|a| a.detail)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
     /// Run every responder's [`Responder::maintain`]; the notes of those that restored something.
     pub fn maintain(&mut self, active: &[Action]) -> Vec<String> {
         self.list
