@@ -77,6 +77,20 @@ impl Drop for Agent {
     }
 }
 
+fn assert_audit_verifies(config: &Path) {
+    let verify = Command::new(env!("CARGO_BIN_EXE_innerwarden"))
+        .arg("--config")
+        .arg(config)
+        .args(["audit", "verify"])
+        .output()
+        .expect("verify runs");
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
+
 fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while start.elapsed() < timeout {
@@ -142,17 +156,7 @@ fn brute_force_is_blocked_in_nft_and_the_block_survives_a_restart() {
     );
     agent.stop();
 
-    let verify = Command::new(env!("CARGO_BIN_EXE_innerwarden"))
-        .arg("--config")
-        .arg(&config)
-        .args(["audit", "verify"])
-        .output()
-        .expect("verify runs");
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert_audit_verifies(&config);
 
     // A fresh namespace has no table: the restarted agent re-asserts the block from the ledger.
     let again = Agent::start(&config, &dir.path().join("agent2.log"));
@@ -276,15 +280,5 @@ fn operator_block_unblock_and_mode_over_dbus() {
     assert!(ok, "{text}");
     assert!(cli(&["mode"]).1.contains("dry_run"));
     agent.stop();
-    let verify = Command::new(env!("CARGO_BIN_EXE_innerwarden"))
-        .arg("--config")
-        .arg(&config)
-        .args(["audit", "verify"])
-        .output()
-        .expect("verify runs");
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert_audit_verifies(&config);
 }
