@@ -34,10 +34,16 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|f| json!({"id": f.id, "audit_seq": f.audit_seq, "finding": f.finding}))
                 .collect();
+            let decisions: Vec<_> = store
+                .decisions_for(id)?
+                .into_iter()
+                .map(|d| json!({"id": d.id, "audit_seq": d.audit_seq, "decision": d.decision}))
+                .collect();
             let v = json!({
                 "id": i.id, "first_ts": i.first_ts, "last_ts": i.last_ts, "entity": i.entity_key,
                 "title": i.title, "severity": i.severity, "status": i.status.to_string(),
                 "finding_count": i.finding_count, "audit_seq": i.audit_seq, "findings": findings,
+                "decisions": decisions,
             });
             println!("{}", serde_json::to_string_pretty(&v)?);
             return Ok(ExitCode::SUCCESS);
@@ -67,6 +73,40 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             );
             for ev in &x.evidence {
                 println!("    evidence: {ev}");
+            }
+        }
+        for row in store.decisions_for(id)? {
+            let d = &row.decision;
+            let reasons: Vec<String> = d
+                .reasons
+                .iter()
+                .map(|r| format!("{} {:+.2}", r.feature, r.contribution))
+                .collect();
+            println!(
+                "\n  decision {} ({}): confidence {:.2} → {:?}, scorer {}, audit seq {}\n    reasons: {}",
+                row.id,
+                d.ts.to_rfc3339(),
+                d.confidence,
+                d.tier,
+                d.scorer,
+                row.audit_seq.map_or_else(|| "-".into(), |s| s.to_string()),
+                reasons.join(", ")
+            );
+            for p in &d.actions {
+                println!(
+                    "    action {} {}{}",
+                    p.action.kind(),
+                    p.action.target(),
+                    if p.dry_run { " (dry-run)" } else { "" }
+                );
+            }
+            for (a, hit) in &d.suppressed {
+                println!(
+                    "    suppressed {} {}: {}",
+                    a.kind(),
+                    a.target(),
+                    serde_json::to_string(hit)?
+                );
             }
         }
         return Ok(ExitCode::SUCCESS);

@@ -138,6 +138,7 @@ impl ResponseStage {
             return Ok(None);
         };
         let decision_seq = audit.audit(AuditKind::Decision, serde_json::to_value(&decision)?)?;
+        store.insert_decision(&decision, Some(decision_seq))?;
         for planned in &decision.actions {
             let action_seq = audit.audit(
                 AuditKind::Action,

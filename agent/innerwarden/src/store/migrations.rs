@@ -85,4 +85,18 @@ CREATE TABLE positions (
 ALTER TABLE actions ADD COLUMN action_json TEXT;
 ALTER TABLE actions ADD COLUMN created_at INTEGER;
 "#,
+    // 3: decisions (score, tier, reasons, planned actions) next to the incidents they are about.
+    r#"
+CREATE TABLE decisions (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id INTEGER NOT NULL,
+    ts          INTEGER NOT NULL,
+    confidence  REAL NOT NULL,
+    tier        TEXT NOT NULL,
+    scorer      TEXT NOT NULL,
+    json        TEXT NOT NULL,
+    audit_seq   INTEGER
+);
+CREATE INDEX decisions_incident ON decisions(incident_id);
+"#,
 ];

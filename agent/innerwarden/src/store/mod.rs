@@ -16,6 +16,7 @@
 
 pub mod actions;
 mod audit;
+pub mod decisions;
 mod events;
 mod incidents;
 mod migrations;
