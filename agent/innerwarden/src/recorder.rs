@@ -12,7 +12,7 @@ use innerwarden_core::finding::Finding;
 use innerwarden_core::proctable::ProcessTable;
 use serde_json::json;
 
-use crate::audit_log::{AuditLog, CheckpointPolicy};
+use crate::audit_log::{AuditLog, AuditLogError, CheckpointPolicy};
 use crate::control::signals::{Signal, SignalSender};
 use crate::pipeline::{Control, Recorded, Sink};
 use crate::respond::stage::{AuditWrite, ResponseStage};
@@ -41,6 +41,52 @@ pub fn open_store(state_dir: &Path) -> anyhow::Result<Store> {
     Store::open(&path).with_context(|| format!("opening database {}", path.display()))
 }
 
+/// Open the audit log. A trail that does not verify is never extended, and never a reason to
+/// stop protecting the host (an attacker who edits the log must not be able to keep the agent
+/// down): it is moved aside as evidence (`audit.jsonl.tampered-<unix time>`), the anchors are
+/// reset, a new chain starts, and its first record after start is `tamper_detected` naming
+/// the first bad record and the archived file.
+fn open_audit(
+    dir: &Path,
+    store: &Store,
+    policy: CheckpointPolicy,
+) -> anyhow::Result<(AuditLog, Option<serde_json::Value>)> {
+    let err = match AuditLog::open_with(dir, store, policy) {
+        Ok(log) => return Ok((log, None)),
+        Err(e) => e,
+    };
+    let AuditLogError::Tampered { source } = &err else {
+        return Err(err).with_context(|| format!("opening the audit log in {}", dir.display()));
+    };
+    let reason = format!("{source:#}");
+    let (seq, line) = source
+        .tamper()
+        .map_or((None, None), |t| (t.seq(), t.line()));
+    let file = dir.join(crate::audit_log::AUDIT_FILE);
+    let archived = dir.join(format!(
+        "{}.tampered-{}",
+        crate::audit_log::AUDIT_FILE,
+        chrono::Utc::now().timestamp()
+    ));
+    if file.exists() {
+        std::fs::rename(&file, &archived)
+            .with_context(|| format!("moving the tampered audit log to {}", archived.display()))?;
+    }
+    let old_head = store.audit_head()?;
+    store.reset_audit_anchors()?;
+    tracing::error!(%reason, archived = %archived.display(), "audit trail failed verification; moved aside, new chain started");
+    let log = AuditLog::open_with(dir, store, policy)
+        .with_context(|| format!("opening a new audit log in {}", dir.display()))?;
+    Ok((
+        log,
+        Some(json!({
+            "reason": reason, "first_bad_seq": seq, "first_bad_line": line,
+            "archived": archived.display().to_string(),
+            "previous_head": old_head.map(|h| json!({"seq": h.seq, "hash": h.hash})),
+        })),
+    ))
+}
+
 /// Records into the store and the audit log of one state directory.
 pub struct StoreSink {
     store: Store,
@@ -65,9 +111,8 @@ impl StoreSink {
             every_records: cfg.audit.checkpoint_every_records,
             every: Duration::from_secs(cfg.audit.checkpoint_every_secs),
         };
-        let audit = AuditLog::open_with(dir, &store, policy)
-            .with_context(|| format!("opening the audit log in {}", dir.display()))?;
-        Ok(Self {
+        let (audit, tamper) = open_audit(dir, &store, policy)?;
+        let mut sink = Self {
             store,
             audit: Some(audit),
             response: None,
@@ -80,7 +125,11 @@ impl StoreSink {
             last_maintain: Instant::now(),
             signals: None,
             watchdog: crate::service::watchdog_interval().is_some(),
-        })
+        };
+        if let Some(t) = tamper {
+            sink.audit(AuditKind::TamperDetected, t)?;
+        }
+        Ok(sink)
     }
 
     /// Decide and respond after each recorded finding.

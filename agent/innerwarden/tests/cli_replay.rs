@@ -146,3 +146,48 @@ fn a_bad_config_stops_with_the_key_named() {
     let out = run(&["run"], &dir.path().join("s"), Some(&cfg));
     assert_eq!(out.status.code(), Some(1), "the agent refuses to start too");
 }
+
+#[test]
+fn a_tampered_log_is_named_then_archived_and_never_keeps_the_agent_down() {
+    let (dir, _) = replay_bruteforce(None);
+    let state = dir.path().join("state");
+    let log = state.join("audit.jsonl");
+    let text = std::fs::read_to_string(&log).expect("log");
+    let edited_seq = text
+        .lines()
+        .position(|l| l.contains("203.0.113.77"))
+        .expect("the attacker is in the log")
+        + 1;
+    std::fs::write(&log, text.replacen("203.0.113.77", "203.0.113.78", 1)).expect("tamper");
+
+    let out = run(&["audit", "verify"], &state, None);
+    assert_eq!(out.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains(&format!("first bad record: seq {edited_seq}")),
+        "{report}"
+    );
+
+    // The next start moves the evidence aside and records the tamper in a new chain.
+    let f = fixture("bruteforce-two-windows.jsonl");
+    let out = run(
+        &["replay", "--record", f.to_str().expect("utf8")],
+        &state,
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recs = audit_records(&state);
+    let t = recs
+        .iter()
+        .find(|r| r["kind"] == "tamper_detected")
+        .expect("tamper_detected recorded");
+    assert_eq!(t["payload"]["first_bad_seq"], edited_seq);
+    let archived = t["payload"]["archived"].as_str().expect("archived path");
+    assert!(Path::new(archived).exists(), "evidence kept at {archived}");
+    let out = run(&["audit", "verify"], &state, None);
+    assert!(out.status.success(), "the new chain verifies");
+}

@@ -85,4 +85,13 @@ impl Store {
             })
             .collect()
     }
+
+    /// Forget the audit anchors (head and checkpoints) once a tampered trail has been moved
+    /// aside: the new chain starts from nothing. The archived file keeps its own in-file
+    /// checkpoint records as evidence.
+    pub fn reset_audit_anchors(&self) -> Result<(), StoreError> {
+        let conn = self.lock()?;
+        conn.execute_batch("DELETE FROM audit_head; DELETE FROM audit_checkpoints;")?;
+        Ok(())
+    }
 }
