@@ -50,6 +50,15 @@ pub trait Responder: Send {
     fn apply(&mut self, action: &Action) -> Result<Applied, RespondError>;
     /// Undo `action` (before its TTL). Undoing what is no longer in force is not an error.
     fn revert(&mut self, action: &Action) -> Result<Applied, RespondError>;
+    /// Undo `action` given the detail its `apply` returned (kept in the ledger), so a
+    /// restarted agent can restore what it changed. Defaults to [`Self::revert`].
+    fn revert_with(
+        &mut self,
+        action: &Action,
+        _applied_detail: Option<&str>,
+    ) -> Result<Applied, RespondError> {
+        self.revert(action)
+    }
     /// Periodic check that what the ledger says is in force still is (`active`: applied,
     /// unexpired actions with their remaining TTL). Returns what had to be restored, if anything.
     fn maintain(&mut self, _active: &[Action]) -> Option<String> {
@@ -95,11 +104,13 @@ impl Responders {
         self.find(action.kind())?.revert(action)
     }
 
-    /// [`Self::revert`] with the error as a message (for operator commands).
-    pub fn apply_revert(&mut self, action: &Action) -> anyhow::Result<String> {
-        self.revert(action)
-            .map(|a| a.detail)
-            .map_err(|e| anyhow::anyhow!("{e}"))
+    pub fn revert_with(
+        &mut self,
+        action: &Action,
+        applied_detail: Option<&str>,
+    ) -> Result<Applied, RespondError> {
+        self.find(action.kind())?
+            .revert_with(action, applied_detail)
     }
 
     /// Run every responder's [`Responder::maintain`]; the notes of those that restored something.

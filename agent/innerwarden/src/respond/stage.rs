@@ -172,7 +172,7 @@ impl ResponseStage {
             }
             match self.responders.apply(&planned.action) {
                 Ok(applied) => {
-                    store.set_action_state(id, ActionState::Applied)?;
+                    store.set_action_applied(id, &applied.detail)?;
                     tracing::info!(action = %planned.action.kind(), target = %planned.action.target(), detail = %applied.detail, "action enforced");
                 }
                 Err(e) => {
@@ -250,8 +250,8 @@ impl ResponseStage {
             now,
         )?;
         match self.responders.apply(action) {
-            Ok(_) => {
-                store.set_action_state(id, ActionState::Applied)?;
+            Ok(applied) => {
+                store.set_action_applied(id, &applied.detail)?;
                 Ok(id)
             }
             Err(e) => {
@@ -288,7 +288,11 @@ impl ResponseStage {
             if !matches {
                 continue;
             }
-            let applied = self.responders.apply_revert(&row.action)?;
+            let applied = self
+                .responders
+                .revert_with(&row.action, row.applied_detail.as_deref())
+                .map(|a| a.detail)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             store.set_action_state(row.id, ActionState::Reverted)?;
             audit.audit(
                 AuditKind::ActionReverted,
@@ -317,7 +321,10 @@ impl ResponseStage {
             let (state, by) = if kernel_ttl {
                 (ActionState::Expired, "kernel timeout".to_owned())
             } else {
-                match self.responders.revert(&row.action) {
+                match self
+                    .responders
+                    .revert_with(&row.action, row.applied_detail.as_deref())
+                {
                     Ok(a) => (ActionState::Expired, a.detail),
                     Err(e) => {
                         tracing::warn!(id = row.id, error = %e, "TTL revert failed; will retry");
@@ -392,4 +399,96 @@ fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use innerwarden_core::decide::action::ActionKind;
+
+    use super::*;
+    use crate::respond::{Applied, RespondError, Responder};
+
+    /// Records the detail each revert was given.
+    struct Fake(Arc<Mutex<Vec<Option<String>>>>);
+
+    impl Responder for Fake {
+        fn name(&self) -> &'static str {
+            "fake"
+        }
+        fn kinds(&self) -> &'static [ActionKind] {
+            &[ActionKind::Throttle]
+        }
+        fn apply(&mut self, _: &Action) -> Result<Applied, RespondError> {
+            Ok(Applied {
+                detail: "throttled undo={\"limits\":1}".into(),
+            })
+        }
+        fn revert(&mut self, a: &Action) -> Result<Applied, RespondError> {
+            self.revert_with(a, None)
+        }
+        fn revert_with(&mut self, _: &Action, d: Option<&str>) -> Result<Applied, RespondError> {
+            self.0.lock().expect("lock").push(d.map(str::to_owned));
+            Ok(Applied {
+                detail: "restored".into(),
+            })
+        }
+    }
+
+    #[derive(Default)]
+    struct Audit(Vec<(AuditKind, serde_json::Value)>);
+
+    impl AuditWrite for Audit {
+        fn audit(&mut self, kind: AuditKind, payload: serde_json::Value) -> anyhow::Result<u64> {
+            self.0.push((kind, payload));
+            Ok(self.0.len() as u64)
+        }
+    }
+
+    #[test]
+    fn a_due_action_is_reverted_with_the_detail_kept_in_the_ledger() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path().join("s.db")).expect("store");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut responders = Responders::default();
+        responders.push(Box::new(Fake(Arc::clone(&seen))));
+        let mut stage = ResponseStage::new(ResponseConfig::default(), responders);
+        let action = Action::Throttle {
+            unit: "web.service".into(),
+            cpu_percent: 10,
+            ttl_secs: 1,
+        };
+        let then = Utc::now() - TimeDelta::seconds(10);
+        let id = store
+            .insert_action(
+                None,
+                &action,
+                false,
+                ActionState::Planned,
+                None,
+                "test",
+                then,
+            )
+            .expect("insert");
+        store
+            .set_action_applied(id, "throttled undo={\"limits\":1}")
+            .expect("applied");
+        let mut audit = Audit::default();
+        stage
+            .maintain(&store, &mut audit, Utc::now())
+            .expect("maintain");
+        assert_eq!(
+            seen.lock().expect("lock").as_slice(),
+            &[Some("throttled undo={\"limits\":1}".to_owned())]
+        );
+        let row = &store.list_actions(1).expect("list")[0];
+        assert_eq!(row.state, ActionState::Expired);
+        assert!(audit.0.iter().any(|(k, _)| *k == AuditKind::ActionReverted));
+        // Nothing is due any more: a second pass reverts nothing.
+        stage
+            .maintain(&store, &mut audit, Utc::now())
+            .expect("maintain");
+        assert_eq!(seen.lock().expect("lock").len(), 1);
+    }
 }

@@ -24,7 +24,11 @@ pub struct ResponderStatus {
 
 enum Request {
     Apply(Action, mpsc::Sender<Result<Applied, RespondError>>),
-    Revert(Action, mpsc::Sender<Result<Applied, RespondError>>),
+    Revert(
+        Action,
+        Option<String>,
+        mpsc::Sender<Result<Applied, RespondError>>,
+    ),
     Maintain(Vec<Action>, mpsc::Sender<Vec<String>>),
 }
 
@@ -69,8 +73,8 @@ impl ResponderThread {
                         Request::Apply(a, reply) => {
                             let _ = reply.send(responders.apply(&a));
                         }
-                        Request::Revert(a, reply) => {
-                            let _ = reply.send(responders.revert(&a));
+                        Request::Revert(a, detail, reply) => {
+                            let _ = reply.send(responders.revert_with(&a, detail.as_deref()));
                         }
                         Request::Maintain(active, reply) => {
                             let _ = reply.send(responders.maintain(&active));
@@ -127,7 +131,16 @@ impl Responder for ResponderThread {
     }
 
     fn revert(&mut self, action: &Action) -> Result<Applied, RespondError> {
-        self.call(|r| Request::Revert(action.clone(), r))
+        self.call(|r| Request::Revert(action.clone(), None, r))
+    }
+
+    fn revert_with(
+        &mut self,
+        action: &Action,
+        applied_detail: Option<&str>,
+    ) -> Result<Applied, RespondError> {
+        let detail = applied_detail.map(str::to_owned);
+        self.call(|r| Request::Revert(action.clone(), detail, r))
     }
 
     fn maintain(&mut self, active: &[Action]) -> Option<String> {

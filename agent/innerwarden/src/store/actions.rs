@@ -84,10 +84,12 @@ pub struct ActionRow {
     pub expires_at: Option<DateTime<Utc>>,
     pub audit_seq: Option<u64>,
     pub reason: String,
+    /// What the responder reported when it applied the action (the undo it needs, if any).
+    pub applied_detail: Option<String>,
 }
 
-const COLS: &str =
-    "id, incident_id, action_json, dry_run, state, created_at, expires_at, audit_seq, reason";
+const COLS: &str = "id, incident_id, action_json, dry_run, state, created_at, expires_at, \
+                    audit_seq, reason, applied_detail";
 
 type Raw = (
     i64,
@@ -99,6 +101,7 @@ type Raw = (
     Option<i64>,
     Option<i64>,
     String,
+    Option<String>,
 );
 
 fn raw(r: &Row<'_>) -> rusqlite::Result<Raw> {
@@ -112,11 +115,13 @@ fn raw(r: &Row<'_>) -> rusqlite::Result<Raw> {
         r.get(6)?,
         r.get(7)?,
         r.get(8)?,
+        r.get(9)?,
     ))
 }
 
 fn to_row(raw: Raw) -> Result<ActionRow, StoreError> {
-    let (id, incident_id, json, dry_run, state, created, expires, seq, reason) = raw;
+    let (id, incident_id, json, dry_run, state, created, expires, seq, reason, applied_detail) =
+        raw;
     let json = json.ok_or(StoreError::Corrupt {
         table: "actions",
         column: "action_json",
@@ -138,6 +143,7 @@ fn to_row(raw: Raw) -> Result<ActionRow, StoreError> {
             .map(|s| seq_from_sql("actions", "audit_seq", s))
             .transpose()?,
         reason,
+        applied_detail,
     })
 }
 
@@ -204,6 +210,16 @@ impl Store {
             ],
         )?;
         Ok(conn.last_insert_rowid())
+    }
+
+    /// Mark an action applied and keep what the responder reported (the undo it needs).
+    pub fn set_action_applied(&self, id: i64, detail: &str) -> Result<bool, StoreError> {
+        let conn = self.lock()?;
+        let n = conn.execute(
+            "UPDATE actions SET state = 'applied', applied_detail = ?2 WHERE id = ?1",
+            params![id, detail],
+        )?;
+        Ok(n > 0)
     }
 
     /// Move an action to `state`; false when no action has that id.

@@ -99,4 +99,9 @@ CREATE TABLE decisions (
 );
 CREATE INDEX decisions_incident ON decisions(incident_id);
 "#,
+    // 4: what a responder reported when it applied an action (e.g. the systemd undo), so a
+    // restarted agent can revert it exactly.
+    r#"
+ALTER TABLE actions ADD COLUMN applied_detail TEXT;
+"#,
 ];

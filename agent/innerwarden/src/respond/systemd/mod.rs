@@ -357,6 +357,25 @@ impl Responder for SystemdResponder {
     /// are undone anyway (thaw, start); CutNetwork and Throttle need the ledger's [`Undo`] via
     /// [`SystemdResponder::revert_undo`], because resetting to empty would erase the unit's own
     /// settings.
+    /// With the ledger's `Applied.detail`, the recorded [`Undo`] restores exactly what was
+    /// changed, even after an agent restart.
+    fn revert_with(
+        &mut self,
+        action: &Action,
+        applied_detail: Option<&str>,
+    ) -> Result<Applied, RespondError> {
+        match applied_detail.and_then(Undo::from_detail) {
+            Some(undo) => {
+                let res = self.revert_undo(&undo);
+                if res.is_ok() {
+                    self.undos.remove(&(action.kind(), action.target()));
+                }
+                res
+            }
+            None => self.revert(action),
+        }
+    }
+
     fn revert(&mut self, action: &Action) -> Result<Applied, RespondError> {
         let key = (action.kind(), action.target());
         let undo = match (self.undos.get(&key), action) {
