@@ -74,15 +74,6 @@ pub struct RecordedFinding {
     pub new_incident: bool,
 }
 
-fn severity_str(s: Severity) -> &'static str {
-    match s {
-        Severity::Low => "low",
-        Severity::Medium => "medium",
-        Severity::High => "high",
-        Severity::Critical => "critical",
-    }
-}
-
 fn parse_severity(table: &'static str, v: String) -> Result<Severity, StoreError> {
     match v.as_str() {
         "low" => Ok(Severity::Low),
@@ -191,7 +182,7 @@ impl Store {
                 tx.execute(
                     "UPDATE incidents SET first_ts = ?2, last_ts = ?3, severity = ?4, \
                      finding_count = finding_count + 1 WHERE id = ?1",
-                    params![id, first.min(ts), last.max(ts), severity_str(severity)],
+                    params![id, first.min(ts), last.max(ts), severity.as_str()],
                 )?;
                 Some(id)
             }
@@ -214,7 +205,7 @@ impl Store {
                         ts,
                         key,
                         format!("{}: {}", finding.detector, finding.entity),
-                        severity_str(finding.severity),
+                        finding.severity.as_str(),
                         audit_seq
                     ],
                 )?;
@@ -229,7 +220,7 @@ impl Store {
                 ts,
                 finding.detector,
                 finding.technique,
-                severity_str(finding.severity),
+                finding.severity.as_str(),
                 key,
                 json("finding entity", &finding.entity)?,
                 finding.summary,
