@@ -68,8 +68,17 @@ pub fn is_authenticated_sshd_title(cmdline: &str) -> bool {
             .is_some_and(|w| w.contains('@'))
 }
 
-/// Peers of established connections to `ports` held by an authenticated sshd process.
-pub fn authenticated_ssh_peers(proc_root: &Path, ports: &[u16]) -> Vec<IpAddr> {
+/// SSH peers right now, from one read of /proc/net/tcp{,6}.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SshPeers {
+    /// Peers of every established connection to the SSH ports.
+    pub established: Vec<IpAddr>,
+    /// Of those, the peers whose socket is held by an authenticated sshd process.
+    pub authenticated: Vec<IpAddr>,
+}
+
+/// Established and authenticated SSH peers on `ports`.
+pub fn ssh_peers(proc_root: &Path, ports: &[u16]) -> SshPeers {
     let mut conns = Vec::new();
     for f in ["net/tcp", "net/tcp6"] {
         if let Ok(text) = fs::read_to_string(proc_root.join(f)) {
@@ -81,6 +90,15 @@ pub fn authenticated_ssh_peers(proc_root: &Path, ports: &[u16]) -> Vec<IpAddr> {
         .filter(|c| ports.contains(&c.local_port))
         .map(|c| (c.inode, c.peer))
         .collect();
+    let established = wanted.values().copied().collect();
+    SshPeers {
+        established,
+        authenticated: authenticated_owners(proc_root, &wanted),
+    }
+}
+
+/// The peers (by socket inode in `wanted`) whose socket an authenticated sshd process holds.
+fn authenticated_owners(proc_root: &Path, wanted: &HashMap<u64, IpAddr>) -> Vec<IpAddr> {
     if wanted.is_empty() {
         return Vec::new();
     }
@@ -174,8 +192,15 @@ mod tests {
             fs::write(d.join("cmdline"), title).expect("cmdline");
             std::os::unix::fs::symlink(format!("socket:[{inode}]"), d.join("fd/3")).expect("link");
         }
-        let peers = authenticated_ssh_peers(r, &[22]);
+        let peers = ssh_peers(r, &[22]).authenticated;
         assert_eq!(peers, vec!["192.168.0.2".parse::<IpAddr>().expect("ip")]);
-        assert!(authenticated_ssh_peers(r, &[2222]).is_empty(), "other port");
+        assert!(ssh_peers(r, &[2222]).authenticated.is_empty(), "other port");
+        let both = ssh_peers(r, &[22]);
+        assert_eq!(
+            both.established.len(),
+            2,
+            "both connections are established"
+        );
+        assert_eq!(both.authenticated, peers);
     }
 }

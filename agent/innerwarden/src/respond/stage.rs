@@ -99,14 +99,10 @@ impl ResponseStage {
     /// The protected admin sources right now: peers of authenticated sshd sessions found in
     /// /proc, plus sources that logged in successfully and still hold an established session.
     fn host_context(&self) -> HostContext {
-        let mut admin = crate::procnet::authenticated_ssh_peers(&self.proc_root, &self.ssh_ports);
-        let established: Vec<IpAddr> = ["net/tcp", "net/tcp6"]
-            .iter()
-            .filter_map(|f| std::fs::read_to_string(self.proc_root.join(f)).ok())
-            .flat_map(|t| crate::procnet::parse_proc_net_tcp(&t))
-            .filter(|c| self.ssh_ports.contains(&c.local_port))
-            .map(|c| c.peer)
-            .collect();
+        let crate::procnet::SshPeers {
+            established,
+            authenticated: mut admin,
+        } = crate::procnet::ssh_peers(&self.proc_root, &self.ssh_ports);
         let now = Utc::now();
         admin.extend(
             self.logins
