@@ -147,15 +147,24 @@ impl StoreSink {
         self.signals = Some(signals);
     }
 
+    /// Run `f` with the response stage, the store, and this sink as the stage's audit writer
+    /// (the stage is lent out for the call so the sink can be borrowed mutably). `None` when
+    /// there is no response stage.
+    fn with_stage<T>(
+        &mut self,
+        f: impl FnOnce(&mut ResponseStage, &Store, &mut Self) -> anyhow::Result<T>,
+    ) -> Option<anyhow::Result<T>> {
+        let mut stage = self.response.take()?;
+        let store = self.store.clone();
+        let res = f(&mut stage, &store, self);
+        self.response = Some(stage);
+        Some(res)
+    }
+
     /// Run the response maintenance now (also at start: re-assert the ledger).
     pub fn maintain_now(&mut self) -> anyhow::Result<()> {
-        if let Some(mut stage) = self.response.take() {
-            let store = self.store.clone();
-            let res = stage.maintain(&store, self, chrono::Utc::now());
-            self.response = Some(stage);
-            res?;
-        }
-        Ok(())
+        self.with_stage(|stage, store, sink| stage.maintain(store, sink, chrono::Utc::now()))
+            .unwrap_or(Ok(()))
     }
 
     pub fn store(&self) -> &Store {
@@ -211,12 +220,10 @@ impl Sink for StoreSink {
             new_incident: rec.new_incident,
             audit_seq: seq,
         };
-        if let Some(mut stage) = self.response.take() {
-            let store = self.store.clone();
-            let res = stage.on_finding(finding, &recorded, procs, &store, self);
-            self.response = Some(stage);
-            res?;
-        }
+        self.with_stage(|stage, store, sink| {
+            stage.on_finding(finding, &recorded, procs, store, sink)
+        })
+        .transpose()?;
         Ok(recorded)
     }
 
@@ -274,22 +281,20 @@ impl Sink for StoreSink {
                 caller_uid,
                 reply,
             } => {
-                let store = self.store.clone();
-                let mut stage = self.response.take().context("response stage present")?;
-                let res = stage.manual_block(&action, &reason, caller_uid, &store, self);
-                self.response = Some(stage);
-                let _ = reply.send(res.map_err(|e| format!("{e:#}")));
+                let res = self.with_stage(|stage, store, sink| {
+                    stage.manual_block(&action, &reason, caller_uid, store, sink)
+                });
+                let _ = reply.send(flatten(res));
             }
             Control::Unblock {
                 target,
                 caller_uid,
                 reply,
             } => {
-                let store = self.store.clone();
-                let mut stage = self.response.take().context("response stage present")?;
-                let res = stage.unblock(&target, caller_uid, &store, self);
-                self.response = Some(stage);
-                let _ = reply.send(res.map_err(|e| format!("{e:#}")));
+                let res = self.with_stage(|stage, store, sink| {
+                    stage.unblock(&target, caller_uid, store, sink)
+                });
+                let _ = reply.send(flatten(res));
             }
         }
         Ok(())
@@ -300,6 +305,14 @@ impl Sink for StoreSink {
             log.close().context("closing the audit log")?;
         }
         Ok(())
+    }
+}
+
+/// A control reply from a stage call (`None`: no response stage).
+fn flatten<T>(res: Option<anyhow::Result<T>>) -> Result<T, String> {
+    match res {
+        Some(r) => r.map_err(|e| format!("{e:#}")),
+        None => Err("this pipeline has no response stage".into()),
     }
 }
 
