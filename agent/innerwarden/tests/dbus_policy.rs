@@ -5,9 +5,8 @@
 mod dbus_common;
 
 use std::path::Path;
-use std::process::Output;
 
-use dbus_common::{MemBackend, PrivateBus, admin_authorizer, current_uid};
+use dbus_common::{MemBackend, PrivateBus, admin_authorizer, current_uid, run_cli};
 use innerwarden::control::{BUS_NAME, serve_with};
 use innerwarden_core::decide::config::Mode;
 
@@ -46,16 +45,6 @@ fn system_like_config(socket: &Path) -> String {
         socket.display(),
         policy.display()
     )
-}
-
-fn run_cli(address: &str, args: &[&str], uid: Option<u32>) -> Output {
-    use std::os::unix::process::CommandExt;
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_innerwarden"));
-    cmd.arg("--bus").arg(address).args(args);
-    if let Some(uid) = uid {
-        cmd.uid(uid).gid(uid);
-    }
-    cmd.output().expect("run innerwarden")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

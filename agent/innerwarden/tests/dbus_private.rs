@@ -5,9 +5,7 @@
 
 mod dbus_common;
 
-use std::process::Output;
-
-use dbus_common::{MemBackend, PrivateBus, admin_authorizer, current_uid};
+use dbus_common::{MemBackend, PrivateBus, admin_authorizer, current_uid, run_cli};
 use futures_lite::StreamExt;
 use innerwarden::control::client::Agent1ClientProxy;
 use innerwarden::control::{
@@ -216,16 +214,6 @@ async fn peer_to_peer_over_a_socket_pair() {
     );
     let fixed = Authorizer::system(None).with_resolver(UidResolver::Fixed(5));
     assert!(!fixed.is_admin(5), "no admin group: only root");
-}
-
-fn run_cli(address: &str, args: &[&str], uid: Option<u32>) -> Output {
-    use std::os::unix::process::CommandExt;
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_innerwarden"));
-    cmd.arg("--bus").arg(address).args(args);
-    if let Some(uid) = uid {
-        cmd.uid(uid).gid(uid);
-    }
-    cmd.output().expect("run innerwarden")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,8 +6,8 @@
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use innerwarden::control::{Authorizer, BlockRequest, ControlBackend, ControlError, UidResolver};
 use innerwarden_core::decide::config::{Cidr, Mode};
@@ -220,4 +220,37 @@ pub fn admin_authorizer(dir: &Path, uid: u32) -> Authorizer {
 pub fn current_uid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
+}
+
+/// Run the CLI against the bus at `address`, as `uid` when given. Another uid runs a copy of
+/// the binary in a world-readable directory: the build tree may sit under a directory that
+/// uid cannot enter (a `mktemp -d` checkout is mode 0700).
+pub fn run_cli(address: &str, args: &[&str], uid: Option<u32>) -> Output {
+    use std::os::unix::process::CommandExt;
+    let bin = match uid {
+        Some(_) => shared_binary(),
+        None => PathBuf::from(env!("CARGO_BIN_EXE_innerwarden")),
+    };
+    let mut cmd = Command::new(bin);
+    cmd.arg("--bus").arg(address).args(args);
+    if let Some(uid) = uid {
+        cmd.uid(uid).gid(uid).current_dir("/");
+    }
+    cmd.output().expect("run innerwarden")
+}
+
+/// A copy of the binary any user may execute, made once per test process.
+fn shared_binary() -> PathBuf {
+    static COPY: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = COPY.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod dir");
+        let path = dir.path().join("innerwarden");
+        std::fs::copy(env!("CARGO_BIN_EXE_innerwarden"), &path).expect("copy binary");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod binary");
+        (dir, path)
+    });
+    path.clone()
 }
