@@ -89,4 +89,12 @@ pub struct Finding {
     /// The events (as JSON objects of the event contract) that support the finding; bounded
     /// by the detector.
     pub evidence: Vec<serde_json::Value>,
+    /// Who wrote the rule that fired, for third-party rules whose licence asks for attribution
+    /// (Sigma). None for the project's own detectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// For a correlation finding, how many stages of its sequence matched (1-based); None for
+    /// single-event detectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<u32>,
 }

@@ -123,6 +123,8 @@ impl Detector for ExecFromTmp {
             },
             summary,
             evidence: vec![evidence(ev)],
+            author: None,
+            stage: None,
         });
     }
 }

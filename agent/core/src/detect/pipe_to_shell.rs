@@ -137,6 +137,8 @@ impl Detector for PipeToShell {
                 entity: entity(e.pid, &e.filename),
                 summary: format!("download piped into a shell: {}", truncate(script, 200)),
                 evidence: vec![evidence(ev)],
+                author: None,
+                stage: None,
             });
             if self.reported.len() >= MAX_RECENT {
                 self.reported.pop_front();
@@ -202,6 +204,8 @@ impl Detector for PipeToShell {
                     "download piped into a shell: downloader and stdin shell started together by {parent} (pid {ppid})"
                 ),
                 evidence: vec![other_ev, evidence(ev)],
+                author: None,
+                stage: None,
             });
         } else {
             self.recent.push_back(Recent {

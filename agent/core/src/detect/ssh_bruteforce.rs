@@ -160,6 +160,8 @@ impl Detector for SshBruteforce {
                     s.in_window, self.cfg.window_secs
                 ),
                 evidence: s.evidence.drain(..).collect(),
+                author: None,
+                stage: None,
             });
             s.users.clear();
         }

@@ -95,6 +95,55 @@ pub fn describe(k: &EventKind) -> String {
             s.target_user,
             if s.success { "ok" } else { "FAILED" }
         ),
+        EventKind::FileRead(r) => format!("uid={} {} read {}", r.uid, r.comm, r.path),
+        EventKind::FileChange(c) => format!(
+            "uid={} {} {} {}{}{}",
+            c.uid,
+            c.comm,
+            c.op.as_str(),
+            c.path,
+            c.new_path
+                .as_ref()
+                .map_or_else(String::new, |n| format!(" -> {n}")),
+            c.mode.map_or_else(String::new, |m| format!(" mode={m:o}"))
+        ),
+        EventKind::Ptrace(p) => format!(
+            "uid={} {} request={} target={}",
+            p.uid, p.comm, p.request, p.target_pid
+        ),
+        EventKind::CredChange(c) => format!(
+            "uid={} {} {} uid->{} gid->{}",
+            c.uid,
+            c.comm,
+            c.syscall,
+            opt(&c.new_uid),
+            opt(&c.new_gid)
+        ),
+        EventKind::MemfdCreate(m) => format!("uid={} {} name={:?}", m.uid, m.comm, m.name),
+        EventKind::FdDup(d) => format!(
+            "{} {} -> {} socket={}",
+            d.comm,
+            d.oldfd,
+            d.newfd,
+            opt(&d.socket)
+        ),
+        EventKind::MemExec(m) => format!(
+            "{} {} prot={:#x} anonymous={}",
+            m.comm, m.syscall, m.prot, m.anonymous
+        ),
+        EventKind::Mount(m) => format!(
+            "uid={} {} {} on {} ({})",
+            m.uid, m.comm, m.source, m.target, m.fstype
+        ),
+        EventKind::Namespace(n) => format!(
+            "uid={} {} {} flags={:#x}",
+            n.uid, n.comm, n.syscall, n.flags
+        ),
+        EventKind::BpfLoad(b) => format!("uid={} {} prog_type={}", b.uid, b.comm, b.prog_type),
+        EventKind::Signal(g) => {
+            format!("uid={} {} sig={} -> {}", g.uid, g.comm, g.sig, g.target_pid)
+        }
+        EventKind::ModuleLoad(m) => format!("{} loaded {}", m.comm, m.name),
         EventKind::Loss(l) => format!("{:?} {} lost {}", l.point, l.stage, l.count),
     }
 }

@@ -237,6 +237,8 @@ mod tests {
             },
             summary: "brute force against root".into(),
             evidence: vec![],
+            author: None,
+            stage: None,
         };
         let rec = store
             .record_finding(&finding, Some(3), chrono::Duration::minutes(10))

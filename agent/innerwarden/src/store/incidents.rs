@@ -214,8 +214,8 @@ impl Store {
         };
         tx.execute(
             "INSERT INTO findings (ts, detector, technique, severity, entity_key, entity, \
-             summary, evidence, incident_id, audit_seq) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             summary, evidence, incident_id, audit_seq, author, stage) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 ts,
                 finding.detector,
@@ -226,7 +226,9 @@ impl Store {
                 finding.summary,
                 json("finding evidence", &finding.evidence)?,
                 incident_id,
-                audit_seq
+                audit_seq,
+                finding.author,
+                finding.stage
             ],
         )?;
         let finding_id = tx.last_insert_rowid();
@@ -264,8 +266,8 @@ impl Store {
         let Some(raw) = raw else { return Ok(None) };
         let incident = incident_row(raw)?;
         let mut stmt = conn.prepare_cached(
-            "SELECT id, ts, detector, technique, severity, entity, summary, evidence, audit_seq \
-             FROM findings WHERE incident_id = ?1 ORDER BY ts, id",
+            "SELECT id, ts, detector, technique, severity, entity, summary, evidence, audit_seq, \
+             author, stage FROM findings WHERE incident_id = ?1 ORDER BY ts, id",
         )?;
         type RawFinding = (
             i64,
@@ -277,6 +279,8 @@ impl Store {
             String,
             String,
             Option<i64>,
+            Option<String>,
+            Option<u32>,
         );
         let raws: Vec<RawFinding> = stmt
             .query_map(params![id], |r| {
@@ -290,11 +294,15 @@ impl Store {
                     r.get(6)?,
                     r.get(7)?,
                     r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
                 ))
             })?
             .collect::<Result<_, _>>()?;
         let mut findings = Vec::with_capacity(raws.len());
-        for (fid, ts, detector, technique, sev, entity, summary, evidence, seq) in raws {
+        for (fid, ts, detector, technique, sev, entity, summary, evidence, seq, author, stage) in
+            raws
+        {
             findings.push(FindingRow {
                 id: fid,
                 incident_id: id,
@@ -309,6 +317,8 @@ impl Store {
                     entity: unjson("stored finding entity", &entity)?,
                     summary,
                     evidence: unjson("stored finding evidence", &evidence)?,
+                    author,
+                    stage,
                 },
             });
         }

@@ -104,4 +104,9 @@ CREATE INDEX decisions_incident ON decisions(incident_id);
     r#"
 ALTER TABLE actions ADD COLUMN applied_detail TEXT;
 "#,
+    // 5: a finding's rule author (Sigma attribution) and correlation stage.
+    r#"
+ALTER TABLE findings ADD COLUMN author TEXT;
+ALTER TABLE findings ADD COLUMN stage INTEGER;
+"#,
 ];

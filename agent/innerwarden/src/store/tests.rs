@@ -34,6 +34,8 @@ fn finding(secs: i64, user: &str, severity: Severity) -> Finding {
         entity: Entity::User { name: user.into() },
         summary: format!("brute force against {user}"),
         evidence: vec![serde_json::json!({"kind": "auth_failure", "n": secs})],
+        author: None,
+        stage: None,
     }
 }
 
@@ -125,8 +127,11 @@ fn findings_group_into_incidents_within_the_window() {
         .record_finding(&finding(0, "root", Severity::Low), Some(3), window)
         .expect("records");
     assert!(a.new_incident);
+    let mut attributed = finding(300, "root", Severity::High);
+    attributed.author = Some("Florian Roth (Nextron Systems)".into());
+    attributed.stage = Some(3);
     let b = store
-        .record_finding(&finding(300, "root", Severity::High), Some(4), window)
+        .record_finding(&attributed, Some(4), window)
         .expect("records");
     assert_eq!((b.incident_id, b.new_incident), (a.incident_id, false));
     let other = store
@@ -152,10 +157,7 @@ fn findings_group_into_incidents_within_the_window() {
         (ts(0), ts(300))
     );
     assert_eq!(first.findings.len(), 2);
-    assert_eq!(
-        first.findings[1].finding,
-        finding(300, "root", Severity::High)
-    );
+    assert_eq!(first.findings[1].finding, attributed);
     assert_eq!(first.findings[1].audit_seq, Some(4));
 
     let list = store.list_incidents(10).expect("lists");

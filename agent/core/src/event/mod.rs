@@ -17,6 +17,12 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod sys;
+pub use sys::{
+    BpfLoad, CredChange, FdDup, FileChange, FileOp, FileRead, MemExec, MemfdCreate, ModuleLoad,
+    Mount, Namespace, Ptrace, Signal,
+};
+
 /// Version of the JSONL event contract written in every record's `v` field.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -71,6 +77,8 @@ pub enum Source {
     Authlog,
     /// The agent itself (loss accounting, sensor status).
     Agent,
+    /// The inotify fallback for file events where eBPF is unavailable.
+    Inotify,
 }
 
 impl fmt::Display for Source {
@@ -80,6 +88,7 @@ impl fmt::Display for Source {
             Source::Journald => "journald",
             Source::Authlog => "authlog",
             Source::Agent => "agent",
+            Source::Inotify => "inotify",
         })
     }
 }
@@ -110,6 +119,30 @@ pub enum EventKind {
     Sudo(Sudo),
     /// A su invocation.
     Su(Su),
+    /// A watched sensitive file was opened for reading.
+    FileRead(FileRead),
+    /// A file was deleted, renamed, truncated, linked or had its mode or owner changed.
+    FileChange(FileChange),
+    /// A ptrace request against another process.
+    Ptrace(Ptrace),
+    /// A setuid-family or capset call.
+    CredChange(CredChange),
+    /// An anonymous in-memory file was created.
+    MemfdCreate(MemfdCreate),
+    /// A descriptor was duplicated onto stdin, stdout or stderr.
+    FdDup(FdDup),
+    /// Executable anonymous or writable memory was asked for.
+    MemExec(MemExec),
+    /// A filesystem was mounted.
+    Mount(Mount),
+    /// A process entered or created namespaces.
+    Namespace(Namespace),
+    /// A BPF program was loaded.
+    BpfLoad(BpfLoad),
+    /// A signal was sent to another process.
+    Signal(Signal),
+    /// A kernel module was loaded.
+    ModuleLoad(ModuleLoad),
     /// Events were lost before they reached the pipeline.
     Loss(Loss),
 }
@@ -129,6 +162,18 @@ impl EventKind {
             EventKind::AuthSuccess(_) => "auth_success",
             EventKind::Sudo(_) => "sudo",
             EventKind::Su(_) => "su",
+            EventKind::FileRead(_) => "file_read",
+            EventKind::FileChange(_) => "file_change",
+            EventKind::Ptrace(_) => "ptrace",
+            EventKind::CredChange(_) => "cred_change",
+            EventKind::MemfdCreate(_) => "memfd_create",
+            EventKind::FdDup(_) => "fd_dup",
+            EventKind::MemExec(_) => "mem_exec",
+            EventKind::Mount(_) => "mount",
+            EventKind::Namespace(_) => "namespace",
+            EventKind::BpfLoad(_) => "bpf_load",
+            EventKind::Signal(_) => "signal",
+            EventKind::ModuleLoad(_) => "module_load",
             EventKind::Loss(_) => "loss",
         }
     }
@@ -146,6 +191,18 @@ impl EventKind {
             EventKind::AuthSuccess(e) => e.pid,
             EventKind::Sudo(e) => e.pid,
             EventKind::Su(e) => e.pid,
+            EventKind::FileRead(e) => Some(e.pid),
+            EventKind::FileChange(e) => (e.pid != 0).then_some(e.pid),
+            EventKind::Ptrace(e) => Some(e.pid),
+            EventKind::CredChange(e) => Some(e.pid),
+            EventKind::MemfdCreate(e) => Some(e.pid),
+            EventKind::FdDup(e) => Some(e.pid),
+            EventKind::MemExec(e) => Some(e.pid),
+            EventKind::Mount(e) => Some(e.pid),
+            EventKind::Namespace(e) => Some(e.pid),
+            EventKind::BpfLoad(e) => Some(e.pid),
+            EventKind::Signal(e) => Some(e.pid),
+            EventKind::ModuleLoad(e) => (e.pid != 0).then_some(e.pid),
             EventKind::Loss(_) => None,
         }
     }
@@ -487,6 +544,24 @@ mod tests {
             r#"{"v":1,"ts":"2026-11-22T04:53:40Z","source":"ebpf","kind":"exit","pid":1,"cdoe":0}"#;
         let err = serde_json::from_str::<Event>(line).expect_err("unknown field must be refused");
         assert!(err.to_string().contains("cdoe"), "{err}");
+    }
+
+    #[test]
+    fn syscall_kinds_round_trip_with_their_tag() {
+        let line = r#"{"v":1,"ts":"2026-11-22T04:53:40Z","source":"ebpf","kind":"file_change","pid":7,"uid":0,"comm":"chmod","op":"chmod","path":"/tmp/x","mode":2541}"#;
+        let ev: Event = serde_json::from_str(line).expect("parses");
+        match &ev.kind {
+            EventKind::FileChange(c) => {
+                assert_eq!(c.op, FileOp::Chmod);
+                assert_eq!(c.mode, Some(0o4755));
+            }
+            other => panic!("wrong kind {other:?}"),
+        }
+        assert_eq!(ev.kind.name(), "file_change");
+        assert_eq!(serde_json::to_string(&ev).expect("serializes"), line);
+        let bad = r#"{"v":1,"ts":"2026-11-22T04:53:40Z","source":"inotify","kind":"file_change","pid":0,"op":"shred","path":"/x"}"#;
+        let err = serde_json::from_str::<Event>(bad).expect_err("unknown op refused");
+        assert!(err.to_string().contains("shred"), "{err}");
     }
 
     #[test]
