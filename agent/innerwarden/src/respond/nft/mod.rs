@@ -33,7 +33,7 @@ use self::elements::ElementSpec;
 use self::ruleset::{METER_V4, METER_V6, TABLE};
 use super::{Applied, RespondError, Responder};
 
-pub use self::ruleset::render_ruleset;
+pub use self::ruleset::{render_ruleset, render_ruleset_with};
 
 /// Errors of the nftables responder.
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +108,8 @@ pub struct NftResponder {
     /// False until the first [`Responder::maintain`]: the first one after start re-adds every
     /// active element even though `setup` has just created the (empty) table.
     reasserted: bool,
+    /// New connections per minute per rate-limited source, written into the rule.
+    per_minute: u32,
 }
 
 impl NftResponder {
@@ -117,12 +119,24 @@ impl NftResponder {
             backend,
             netlink: None,
             reasserted: false,
+            per_minute: ruleset::default_rate_per_minute(),
         }
+    }
+
+    /// The rate limit written into the rule (`response.rate_limit_per_minute`).
+    pub fn with_rate(mut self, per_minute: u32) -> NftResponder {
+        self.per_minute = per_minute.max(1);
+        self
     }
 
     /// [`new`](Self::new) then [`ensure_table`](Self::ensure_table).
     pub fn setup(backend: Backend) -> Result<NftResponder, NftError> {
-        let r = NftResponder::new(backend);
+        Self::setup_with_rate(backend, ruleset::default_rate_per_minute())
+    }
+
+    /// [`setup`](Self::setup) with the configured rate limit.
+    pub fn setup_with_rate(backend: Backend, per_minute: u32) -> Result<NftResponder, NftError> {
+        let r = NftResponder::new(backend).with_rate(per_minute);
         r.ensure_table()?;
         Ok(r)
     }
@@ -136,7 +150,8 @@ impl NftResponder {
     /// Idempotent; elements already in the sets are kept.
     pub fn ensure_table(&self) -> Result<(), NftError> {
         let with_meters = !self.meters_present()?;
-        let doc = ruleset::setup_batch(with_meters).map_err(|source| NftError::Json { source })?;
+        let doc = ruleset::setup_batch(with_meters, self.per_minute)
+            .map_err(|source| NftError::Json { source })?;
         elements::run_json("setting up the table", &doc)?;
         Ok(())
     }
@@ -310,10 +325,10 @@ impl Responder for NftResponder {
             spec.timeout_secs
         );
         if let Action::RateLimit { per_minute, .. } = action {
-            // The sets hold addresses only: the rate is the ruleset's.
+            // The sets hold addresses only: the rate is the rule's, set from the config.
             detail.push_str(&format!(
                 " (limit {}/minute per source; asked {per_minute}/minute)",
-                ruleset::RATELIMIT_PER_MINUTE
+                self.per_minute
             ));
         }
         Ok(Applied { detail })
