@@ -275,11 +275,41 @@ impl NftResponder {
     /// re-add every active action with the TTL it has left (callers pass `ttl_secs` already
     /// reduced to the remaining time; actions with none left are skipped). One transaction for
     /// all; if it fails (say one conflicting interval) each is retried on its own.
+    /// How many of the ledger's active blocks and rate limits are missing from the kernel's
+    /// sets (also counts a missing drop rule as missing everything). One `nft -j list table`.
+    pub fn missing_elements(&self, active: &[Action]) -> Result<usize, NftError> {
+        let out = elements::run(
+            "listing the table",
+            &["-j", "list", "table", "inet", TABLE],
+            None,
+        )?;
+        let doc: serde_json::Value =
+            serde_json::from_str(&out).map_err(|source| NftError::Json { source })?;
+        let (present, rules) = ruleset::count_elements(&doc);
+        let mut expected: std::collections::HashMap<&'static str, usize> = Default::default();
+        for a in active {
+            if let Ok(Some(spec)) = ElementSpec::from_action(a) {
+                *expected.entry(spec.set.as_str()).or_default() += 1;
+            }
+        }
+        let total: usize = expected.values().sum();
+        if rules < ruleset::INPUT_RULES {
+            return Ok(total.max(1));
+        }
+        Ok(expected
+            .iter()
+            .map(|(set, n)| n.saturating_sub(present.get(*set).copied().unwrap_or(0)))
+            .sum())
+    }
+
     pub fn reassert(&mut self, active: &[Action]) -> Result<ReassertReport, NftError> {
         let mut report = ReassertReport::default();
         if !self.table_present() {
             self.ensure_table()?;
             report.recreated_table = true;
+        } else if self.missing_elements(&[])? > 0 {
+            // The drop rules are gone (a chain flushed by hand): rewrite them.
+            self.ensure_table()?;
         }
         let live: Vec<Action> = active
             .iter()
@@ -358,10 +388,25 @@ impl Responder for NftResponder {
     fn maintain(&mut self, active: &[Action]) -> Option<String> {
         let first = !self.reasserted;
         self.reasserted = true;
+        let mut emptied = false;
         if !first && self.table_present() {
-            return None;
+            // Present, but maybe recreated empty (an nftables reload of a configuration that
+            // declares the table, as the NixOS module does) or with elements deleted by hand.
+            match self.missing_elements(active) {
+                Ok(0) => return None,
+                Ok(_) => emptied = true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not list the nftables table");
+                    return None;
+                }
+            }
         }
         Some(match self.reassert(active) {
+            Ok(r) if emptied => format!(
+                "nftables table had lost elements (reloaded or edited): {} restored, {} failed",
+                r.restored,
+                r.failed.len()
+            ),
             Ok(r) if first && !r.recreated_table && r.restored == 0 && r.failed.is_empty() => {
                 return None;
             }

@@ -36,6 +36,37 @@ pub const CHAIN_PRIORITY: i32 = -10;
 pub fn default_rate_per_minute() -> u32 {
     innerwarden_core::decide::config::ResponseConfig::default().rate_limit_per_minute
 }
+/// Rules the input chain holds (block v4/v6, rate limit v4/v6).
+pub const INPUT_RULES: usize = 4;
+
+/// From `nft -j list table inet innerwarden`: elements per set name, and rules in the input
+/// chain.
+pub fn count_elements(doc: &Value) -> (std::collections::HashMap<String, usize>, usize) {
+    let mut sets = std::collections::HashMap::new();
+    let mut input_rules = 0;
+    let items = doc
+        .get("nftables")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for item in items {
+        if let Some(set) = item.get("set") {
+            let name = set.get("name").and_then(Value::as_str).unwrap_or_default();
+            let n = set
+                .get("elem")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            sets.insert(name.to_owned(), n);
+        }
+        if let Some(rule) = item.get("rule")
+            && rule.get("chain").and_then(Value::as_str) == Some("input")
+        {
+            input_rules += 1;
+        }
+    }
+    (sets, input_rules)
+}
+
 /// Size and idle timeout of the per-source meters.
 const METER_SIZE: u32 = 65535;
 const METER_TIMEOUT_SECS: u32 = 60;
@@ -346,5 +377,25 @@ mod tests {
             assert!(json.contains(&format!(r#""name":"{}""#, set.as_str())));
         }
         assert!(text.contains("priority -10;") && json.contains(r#""prio":-10"#));
+    }
+
+    #[test]
+    fn counts_elements_per_set_and_input_rules_from_nft_json() {
+        let doc = json!({"nftables": [
+            {"metainfo": {"json_schema_version": 1}},
+            {"table": {"family": "inet", "name": "innerwarden"}},
+            {"set": {"name": "block_v4", "elem": [
+                {"elem": {"val": "10.0.0.1", "timeout": 60, "expires": 59}},
+                {"elem": {"val": {"prefix": {"addr": "10.1.0.0", "len": 16}}, "timeout": 30}}
+            ]}},
+            {"set": {"name": "block_v6"}},
+            {"rule": {"chain": "input"}}, {"rule": {"chain": "input"}},
+            {"rule": {"chain": "forward"}}
+        ]});
+        let (sets, rules) = count_elements(&doc);
+        assert_eq!(sets.get("block_v4"), Some(&2));
+        assert_eq!(sets.get("block_v6"), Some(&0));
+        assert_eq!(rules, 2);
+        assert_eq!(count_elements(&json!({})), (Default::default(), 0));
     }
 }
