@@ -1,0 +1,106 @@
+{
+  description = "Inner Warden: an autonomous EDR for Linux";
+
+  # The lock pins both inputs by rev and narHash (see README, "NixOS": where the pins come from).
+  inputs = {
+    nixpkgs.url = "github:NixOS/nixpkgs/nixpkgs-unstable";
+    crane.url = "github:ipetkov/crane";
+  };
+
+  outputs =
+    {
+      self,
+      nixpkgs,
+      crane,
+    }:
+    let
+      inherit (nixpkgs) lib;
+      systems = [
+        "x86_64-linux"
+        "aarch64-linux"
+      ];
+      forAllSystems = f: lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+      packagesFor = pkgs: import ./nix/packages.nix { inherit pkgs crane; };
+    in
+    {
+      overlays.default = final: _prev: {
+        inherit (packagesFor final) innerwarden innerwarden-ebpf;
+      };
+
+      nixosModules = {
+        default = {
+          imports = [ ./modules/innerwarden.nix ];
+          nixpkgs.overlays = [ self.overlays.default ];
+        };
+        hardening = ./modules/hardening.nix;
+      };
+
+      # The hardened appliance: `nix build .#image` builds its disk image.
+      nixosConfigurations.appliance = lib.nixosSystem {
+        modules = [
+          self.nixosModules.default
+          self.nixosModules.hardening
+          ./images/appliance.nix
+        ];
+      };
+
+      packages = forAllSystems (
+        pkgs:
+        let
+          built = packagesFor pkgs;
+        in
+        {
+          inherit (built) innerwarden innerwarden-ebpf;
+          default = built.innerwarden;
+        }
+        // lib.optionalAttrs (pkgs.stdenv.hostPlatform.system == "x86_64-linux") {
+          image = self.nixosConfigurations.appliance.config.system.build.applianceImage;
+        }
+      );
+
+      checks = forAllSystems (
+        pkgs:
+        let
+          built = packagesFor pkgs;
+        in
+        {
+          inherit (built)
+            innerwarden
+            innerwarden-ebpf
+            clippy
+            fmt
+            tests
+            ;
+          # The appliance and a minimal host evaluate: options exist, types match,
+          # assertions hold. Building the toplevel's derivation path forces all of it.
+          module-eval = pkgs.writeText "innerwarden-module-eval" (
+            builtins.concatStringsSep "\n" [
+              self.nixosConfigurations.appliance.config.system.build.toplevel.drvPath
+              (import ./nix/module-eval.nix { inherit lib; }).summary
+            ]
+          );
+        }
+        // import ./nix/vm-tests.nix {
+          inherit pkgs;
+          module = self.nixosModules.default;
+        }
+      );
+
+      devShells = forAllSystems (pkgs: {
+        default = pkgs.mkShell {
+          inputsFrom = [ (packagesFor pkgs).innerwarden ];
+          packages = with pkgs; [
+            bpf-linker
+            clippy
+            rustfmt
+            nftables
+            deadnix
+            nixfmt
+            jq
+          ];
+        };
+      });
+
+      formatter = forAllSystems (pkgs: pkgs.nixfmt);
+    };
+}
