@@ -28,10 +28,16 @@
       };
 
       nixosModules = {
-        default = {
-          imports = [ ./modules/innerwarden.nix ];
-          nixpkgs.overlays = [ self.overlays.default ];
-        };
+        # The module with this flake's package as the default (no overlay: works with a
+        # read-only pkgs, as in NixOS tests).
+        default =
+          { lib, pkgs, ... }:
+          {
+            imports = [ ./modules/innerwarden.nix ];
+            services.innerwarden.package =
+              lib.mkDefault
+                self.packages.${pkgs.stdenv.hostPlatform.system}.innerwarden;
+          };
         hardening = ./modules/hardening.nix;
       };
 
@@ -82,7 +88,8 @@
         }
         // import ./nix/vm-tests.nix {
           inherit pkgs;
-          module = self.nixosModules.default;
+          module = ./modules/innerwarden.nix;
+          package = built.innerwarden;
         }
       );
 

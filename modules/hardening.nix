@@ -8,8 +8,7 @@
 #   the deny_exec responder can attach.
 # - No password logins anywhere; SSH with keys only; nftables as the firewall (the agent's table
 #   lives beside it).
-# Every setting is a default (lib.mkDefault) except the two that protect the agent itself
-# (lockdown level, bpf in the LSM list), so a host can still relax what it must.
+# Every setting is a default a host can override, except lockdown=integrity.
 { lib, ... }:
 {
   boot.kernelParams = [ "lockdown=integrity" ];
@@ -20,7 +19,9 @@
     "bpf"
   ];
 
-  boot.kernel.sysctl = lib.mapAttrs (_: lib.mkDefault) {
+  # Priority 900: above NixOS's own mkDefault sysctls (kernel.kptr_restrict = 1), below anything
+  # a host sets plainly.
+  boot.kernel.sysctl = lib.mapAttrs (_: lib.mkOverride 900) {
     # BPF: only privileged (CAP_BPF) loaders; JIT hardening for them too.
     "kernel.unprivileged_bpf_disabled" = 1;
     "net.core.bpf_jit_harden" = 2;
@@ -45,9 +46,9 @@
   };
   security.protectKernelImage = lib.mkDefault true;
 
-  # No password logins: accounts are declared, root has no password, SSH takes keys only.
+  # No password logins: accounts are declared (root keeps NixOS's locked "!" password), SSH
+  # takes keys only.
   users.mutableUsers = lib.mkDefault false;
-  users.users.root.hashedPassword = lib.mkDefault "!";
   services.openssh.settings = {
     PasswordAuthentication = lib.mkDefault false;
     KbdInteractiveAuthentication = lib.mkDefault false;

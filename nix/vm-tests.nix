@@ -7,7 +7,11 @@
 # asserting that it exits 0 and that its last line is `PASS NAME`. The runner does the rest
 # (networks, the scenario's config, restarting the agent, the attack, the checks); on NixOS it
 # uses the module's unit instead of installing packaging/innerwarden.service.
-{ pkgs, module }:
+{
+  pkgs,
+  module,
+  package,
+}:
 let
   inherit (pkgs) lib;
   # vm-tests/ and packaging/ as one source tree: the runner finds packaging/ next to vm-tests/.
@@ -23,7 +27,10 @@ let
     { pkgs, ... }:
     {
       imports = [ module ];
-      services.innerwarden.enable = true;
+      services.innerwarden = {
+        enable = true;
+        inherit package;
+      };
       # The runner writes the scenario's configuration here: a copy, not a store symlink.
       environment.etc."innerwarden/config.toml".mode = "0644";
       networking.nftables.enable = true;
