@@ -102,6 +102,10 @@ let
         );
         default = { };
       };
+      systemd.package = mkOption {
+        type = types.package;
+        default = stubPackage "systemd";
+      };
       boot.kernelParams = listOfStr;
       security.lsm = mkOption {
         type = types.uniq (types.listOf types.str);
@@ -116,6 +120,11 @@ let
               after = listOfStr;
               wants = listOfStr;
               wantedBy = listOfStr;
+              partOf = listOfStr;
+              unitConfig = mkOption {
+                type = types.attrsOf types.str;
+                default = { };
+              };
               path = mkOption {
                 type = types.listOf types.package;
                 default = [ ];
@@ -125,7 +134,13 @@ let
                 default = [ ];
               };
               serviceConfig = mkOption {
-                type = types.attrsOf (types.either types.str (types.listOf types.str));
+                type = types.attrsOf (
+                  types.oneOf [
+                    types.bool
+                    types.str
+                    (types.listOf types.str)
+                  ]
+                );
                 default = { };
               };
             };
@@ -240,6 +255,10 @@ let
       cases.appliance.config.networking.nftables.tables ? innerwarden
     ) "appliance: the nft table is declared")
     (expect (builtins.elem "bpf" cases.appliance.config.security.lsm) "appliance: bpf in security.lsm")
+    (expect (
+      cases.appliance.config.systemd.services ? innerwarden-nft-resync
+      && !(cases.defaults.config.systemd.services ? innerwarden-nft-resync)
+    ) "appliance: an nftables reload restarts the agent (only with nftables)")
     (expect (builtins.elem "lockdown=integrity" cases.appliance.config.boot.kernelParams) "appliance: lockdown=integrity")
     (expect (
       !(builtins.elem "lockdown=confidentiality" cases.appliance.config.boot.kernelParams)
