@@ -8,7 +8,7 @@
 #                                          (defaults | appliance; needs NIXPKGS_LIB)
 #
 # Checks: parse deadnix nixfmt flake-lock nft-table unit-diff unit-verify unit-security
-#         scenarios module-eval
+#         scenarios module-eval flake-eval
 # Each prints `ok: NAME ...`, `FAIL: NAME: why` or `skipped: NAME: why` (a tool or a nixpkgs lib
 # is missing), then a summary `nix-check: N passed, N failed, N skipped`; exit 1 on any failure.
 #
@@ -218,16 +218,32 @@ check_module_eval() {
   fi
 }
 
+check_flake_eval() {
+  have nix-instantiate || { skip "flake-eval: nix-instantiate not found"; return; }
+  local lib
+  lib=$(nixpkgs_lib) || {
+    skip "flake-eval: NIXPKGS_LIB is not set to a nixpkgs or nixpkgs.lib checkout (the directory holding lib/)"
+    return
+  }
+  if nix-instantiate --eval --strict --json -E \
+    "let r = import ./nix/flake-eval.nix { lib = import $lib; }; in { inherit (r) checks summary; }" \
+    >"$work/out" 2>"$work/err"; then
+    ok "flake-eval: $(jq -r .summary "$work/out") ($(jq -r '.checks | join("; ")' "$work/out"))"
+  else
+    fail "flake-eval: $(grep -E 'error|expected' "$work/err" | head -5)"
+  fi
+}
+
 if [[ ${1:-} == settings ]]; then
   lib=$(nixpkgs_lib) || { echo "NIXPKGS_LIB is not set to a nixpkgs or nixpkgs.lib checkout" >&2; exit 2; }
   exec nix-instantiate --eval --strict --json -E \
     "(import ./nix/module-eval.nix { lib = import $lib; }).settings.${2:?usage: nix-check.sh settings CASE}"
 fi
 
-all=(parse deadnix nixfmt flake-lock nft-table unit-diff unit-verify unit-security scenarios module-eval)
+all=(parse deadnix nixfmt flake-lock nft-table unit-diff unit-verify unit-security scenarios module-eval flake-eval)
 for c in "${@:-${all[@]}}"; do
   case "$c" in
-    parse | deadnix | nixfmt | flake-lock | nft-table | unit-diff | unit-verify | unit-security | scenarios | module-eval)
+    parse | deadnix | nixfmt | flake-lock | nft-table | unit-diff | unit-verify | unit-security | scenarios | module-eval | flake-eval)
       "check_${c//-/_}" ;;
     *) fail "$c: unknown check (one of: ${all[*]})" ;;
   esac

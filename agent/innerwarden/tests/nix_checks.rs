@@ -2,8 +2,9 @@
 //! `tests:` summary: the .nix files parse, have no unused bindings and are nixfmt-formatted; the
 //! flake lock reads offline; the module's nft table and systemd unit equal the shipped ones and
 //! pass `nft -c`, `systemd-analyze verify` and the exposure budget; one NixOS test per scenario;
-//! the module evaluates under `lib.evalModules` (with `NIXPKGS_LIB`), and the configuration it
-//! renders is accepted by the agent's own `check-config`.
+//! the module evaluates under `lib.evalModules` and the flake's outputs under stand-in inputs
+//! (both with `NIXPKGS_LIB`), and the configuration the module renders is accepted by the
+//! agent's own `check-config`.
 //!
 //! A check whose tool is missing prints `skipped: <why>` (the script says which tool and how to
 //! install it: `scripts/install-nix-tools.sh`, run by `scripts/setup.sh deps`).
@@ -94,6 +95,11 @@ fn one_nixos_test_per_scenario() {
 #[test]
 fn module_evaluates_with_nixpkgs_lib() {
     check("module-eval");
+}
+
+#[test]
+fn flake_outputs_evaluate_with_stand_in_inputs() {
+    check("flake-eval");
 }
 
 /// The settings the module renders (defaults, and the appliance's enforcing ones), turned into
