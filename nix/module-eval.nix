@@ -18,21 +18,20 @@ let
     meta.mainProgram = name;
   };
 
-  # nixpkgs' pkgs.formats.toml: the same value type; generate keeps the value for inspection.
+  # nixpkgs' pkgs.formats.toml: the same value type (no null: TOML has none); generate keeps
+  # the value for inspection.
   tomlValue =
     let
       valueType =
-        types.nullOr (
-          types.oneOf [
-            types.bool
-            types.int
-            types.float
-            types.str
-            types.path
-            (types.attrsOf valueType)
-            (types.listOf valueType)
-          ]
-        )
+        types.oneOf [
+          types.bool
+          types.int
+          types.float
+          types.str
+          types.path
+          (types.attrsOf valueType)
+          (types.listOf valueType)
+        ]
         // {
           description = "TOML value";
         };
@@ -41,7 +40,7 @@ let
 
   pkgs = {
     formats.toml = _: {
-      type = types.attrsOf tomlValue;
+      type = tomlValue;
       generate = name: value: stubPackage name // { inherit value; };
     };
     innerwarden = stubPackage "innerwarden";
@@ -232,6 +231,24 @@ let
   };
 
   settingsOf = c: c.config.environment.etc."innerwarden/config.toml".source.value;
+  # A mistyped value stops the evaluation (the module system throws naming the option).
+  refused =
+    settings:
+    !(builtins.tryEval (
+      builtins.deepSeq (settingsOf (eval [
+        module
+        enable
+        { services.innerwarden.settings = settings; }
+      ])) true
+    )).success;
+  passthrough = settingsOf (eval [
+    module
+    enable
+    {
+      services.innerwarden.settings.detectors.ssh_bruteforce.threshold = 8;
+      services.innerwarden.settings.storage.event_retention_days = 3;
+    }
+  ]);
   unitOf = c: c.config.systemd.services.innerwarden;
   expect = cond: msg: if cond then msg else throw "module-eval: expected ${msg}";
 
@@ -276,6 +293,16 @@ let
       && builtins.length cases.webhook.warnings == 1
     ) "webhook: rendered, with a warning about IPAddressDeny")
     (expect (cases.defaults.warnings == [ ]) "defaults: no warning")
+    (expect (!(refused { response.mode = "enforce"; })) "valid settings are not refused")
+    (expect (refused { response.mode = "enforced"; }) "a mode other than dry_run/enforce is refused")
+    (expect (refused { response.act_threshold = 1.5; }) "a threshold outside [0,1] is refused")
+    (expect (refused { response.enforce = [ "reboot" ]; }) "an unknown action kind is refused")
+    (expect (refused {
+      response.allow.cidrs = "10.0.0.0/8";
+    }) "a string where a list belongs is refused")
+    (expect (
+      passthrough.detectors.ssh_bruteforce.threshold == 8 && passthrough.storage.event_retention_days == 3
+    ) "untyped keys pass through to the TOML")
     (expect (
       cases.deny-exec-with-lsm-param.failed == [ ]
     ) "deny-exec-with-lsm-param: lsm=...,bpf on the command line satisfies it")
