@@ -34,6 +34,8 @@ let
       # The runner writes the scenario's configuration here: a copy, not a store symlink.
       environment.etc."innerwarden/config.toml".mode = "0644";
       networking.nftables.enable = true;
+      # Like the Debian guest: only the agent's table filters (scenarios open their own ports).
+      networking.firewall.enable = false;
       # deny-exec needs BPF-LSM; lockdown stays at integrity (BPF keeps working).
       security.lsm = [
         "landlock"
@@ -55,6 +57,7 @@ let
         jq
       ];
       virtualisation.memorySize = 2048;
+      virtualisation.cores = 2;
     };
 
   mkTest =
