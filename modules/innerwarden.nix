@@ -22,7 +22,9 @@ let
   cfg = config.services.innerwarden;
   format = pkgs.formats.toml { };
   unit = import ../nix/unit.nix;
-  nftTable = import ../nix/nft-table.nix;
+  nftTable = import ../nix/nft-table.nix {
+    ratePerMinute = cfg.settings.response.rate_limit_per_minute or 10;
+  };
 
   actionKinds = [
     "block"
@@ -220,26 +222,9 @@ in
     };
 
     # NixOS (re)loads nftables.service by replacing its ruleset: the agent's table comes back
-    # empty (declared) or not at all (flushed). The running agent recreates a missing table on
-    # its next tick but does not notice emptied sets; it re-adds every live block and rate limit
-    # from its ledger when it starts. So every start or reload of nftables restarts the agent.
-    systemd.services.innerwarden-nft-resync = mkIf config.networking.nftables.enable {
-      description = "Restart Inner Warden after nftables reloads (re-adds its live blocks)";
-      after = [ "nftables.service" ];
-      partOf = [ "nftables.service" ];
-      wantedBy = [ "nftables.service" ];
-      unitConfig.ReloadPropagatedFrom = "nftables.service";
-      serviceConfig =
-        let
-          restart = "${config.systemd.package}/bin/systemctl try-restart --no-block innerwarden.service";
-        in
-        {
-          Type = "oneshot";
-          RemainAfterExit = true;
-          ExecStart = restart;
-          ExecReload = restart;
-        };
-    };
+    # with empty sets (declared) or not at all (flushed). The running agent notices either on its
+    # next maintenance tick (5 s) and re-adds every live block and rate limit from its ledger
+    # with the TTL each has left.
 
     systemd.services.innerwarden = {
       inherit (unit.unit)

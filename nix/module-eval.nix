@@ -272,10 +272,7 @@ let
       cases.appliance.config.networking.nftables.tables ? innerwarden
     ) "appliance: the nft table is declared")
     (expect (builtins.elem "bpf" cases.appliance.config.security.lsm) "appliance: bpf in security.lsm")
-    (expect (
-      cases.appliance.config.systemd.services ? innerwarden-nft-resync
-      && !(cases.defaults.config.systemd.services ? innerwarden-nft-resync)
-    ) "appliance: an nftables reload restarts the agent (only with nftables)")
+    (expect (lib.hasInfix "limit rate over 10/minute" cases.appliance.config.networking.nftables.tables.innerwarden.content) "appliance: the table's rate limit is response.rate_limit_per_minute")
     (expect (builtins.elem "lockdown=integrity" cases.appliance.config.boot.kernelParams) "appliance: lockdown=integrity")
     (expect (
       !(builtins.elem "lockdown=confidentiality" cases.appliance.config.boot.kernelParams)

@@ -3,7 +3,12 @@
 # It is the table packaging/innerwarden.nft describes and the agent creates itself over netlink
 # (agent/innerwarden/src/respond/nft/ruleset.rs); scripts/nix-check.sh loads both into private
 # network namespaces and diffs `nft list table` of each. Only builtins: evaluates without nixpkgs.
+# `ratePerMinute` is `response.rate_limit_per_minute` (the agent writes the same rate into its rule).
+{
+  ratePerMinute ? 10,
+}:
 let
+  rate = toString ratePerMinute;
   set = name: type: flags: ''
     set ${name} {
       type ${type}
@@ -30,8 +35,8 @@ let
         type filter hook input priority -10; policy accept;
         ip saddr @block_v4 drop
         ip6 saddr @block_v6 drop
-        ip saddr @ratelimit_v4 ct state new update @rl_meter_v4 { ip saddr limit rate over 30/minute } drop
-        ip6 saddr @ratelimit_v6 ct state new update @rl_meter_v6 { ip6 saddr limit rate over 30/minute } drop
+        ip saddr @ratelimit_v4 ct state new update @rl_meter_v4 { ip saddr limit rate over ${rate}/minute } drop
+        ip6 saddr @ratelimit_v6 ct state new update @rl_meter_v6 { ip6 saddr limit rate over ${rate}/minute } drop
       }
 
       chain forward {
