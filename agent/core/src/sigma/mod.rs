@@ -12,13 +12,17 @@
 //! - [`field`]: log source categories and the field map onto events + process table.
 //! - [`rule`]: one YAML file → [`SigmaRule`] or [`Reject`].
 //! - [`detector`]: [`SigmaDetector`], the [`crate::detect::Detector`] running a [`RuleSet`].
+//! - [`users`]: uid → name from passwd text (the `User` field).
+//! - [`bench`]: matcher throughput over a realistic exec stream.
 //!
 //! The edge reads the directory and hands `(file name, text)` pairs to [`RuleSet::load`].
 
+pub mod bench;
 pub mod condition;
 pub mod detector;
 pub mod field;
 pub mod rule;
+pub mod users;
 pub mod value;
 
 use std::collections::BTreeMap;
@@ -26,6 +30,7 @@ use std::collections::BTreeMap;
 pub use detector::SigmaDetector;
 pub use field::Category;
 pub use rule::{Reject, SigmaRule};
+pub use users::users_from_passwd;
 
 /// A rule file that did not load, and why.
 #[derive(Debug, Clone)]

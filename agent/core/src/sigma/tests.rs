@@ -312,3 +312,29 @@ fn null_value_matches_an_absent_parent() {
     assert!(fires(&r, &exec(20, 99, 0, "/bin/x", &["x"])));
     assert!(!fires(&r, &exec(20, 10, 0, "/bin/x", &["x"])));
 }
+
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Untrusted rule files: any text loads or is rejected, never panics.
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC{0,300}") {
+            let _ = SigmaRule::parse("p.yml", &s);
+        }
+
+        /// Rule-shaped files with arbitrary keys, modifiers, values and conditions.
+        #[test]
+        fn rule_shaped_input_never_panics(
+            key in "[A-Za-z]{0,12}(\\|[a-z0-9]{0,12}){0,3}",
+            value in "[ -~]{0,24}",
+            cond in "[a-z_* ()0-9|]{0,30}",
+        ) {
+            let det = format!("  sel:\n    '{key}': '{}'\n  condition: '{cond}'", value.replace('\'', "''"));
+            if let Ok(r) = SigmaRule::parse("p.yml", &rule("process_creation", &det)) {
+                let _ = fires(&r, &exec(20, 10, 0, "/bin/x", &["x", &value]));
+            }
+        }
+    }
+}
