@@ -474,3 +474,71 @@ fn everyday_commands_fire_only_the_expected_rule() {
         ]
     );
 }
+
+/// `tests/fixtures/sigma/{positive,negative}-*.jsonl`: real dev rules over event sequences
+/// (one per category and modifier family). Header `# rule: ID` names the rule whose findings
+/// are counted, `# expect: N` how many; the events run through the process table as in the
+/// engine, with every loaded rule active.
+#[test]
+fn fixtures_fire_their_rule_exactly() {
+    use innerwarden_core::detect::Detector;
+    let Some(set) = load() else { return };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sigma");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("fixture dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    let (mut pos, mut neg) = (0, 0);
+    for f in &files {
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let text = std::fs::read_to_string(f).expect("fixture readable");
+        let header = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("# {key}: ")))
+                .map(|v| v.split(' ').next().unwrap_or(v).to_owned())
+                .unwrap_or_else(|| panic!("{name}: no `# {key}:` header"))
+        };
+        let rule_id = header("rule");
+        let expect: usize = header("expect").parse().expect("expect is a number");
+        assert!(
+            set.rules.iter().any(|r| r.id == rule_id),
+            "{name}: rule {rule_id} is not loaded"
+        );
+        let users = HashMap::from([
+            (0, "root".to_owned()),
+            (33, "www-data".to_owned()),
+            (1000, "alice".to_owned()),
+        ]);
+        let mut det = SigmaDetector::new(set.clone(), users);
+        let mut procs = ProcessTable::default();
+        let mut out = Vec::new();
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let ev: Event = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{name}: bad event {e}: {line}"));
+            procs.apply_before_detect(&ev);
+            det.on_event(&ev, &procs, &mut out);
+            procs.apply_after_detect(&ev);
+        }
+        let got = out.iter().filter(|f| f.summary.contains(&rule_id)).count();
+        println!("{name}: rule {rule_id} fired {got} (expect {expect})");
+        assert_eq!(got, expect, "{name}");
+        if name.starts_with("positive-") {
+            assert!(expect > 0, "{name}: a positive fixture expects findings");
+            pos += 1;
+        } else if name.starts_with("negative-") {
+            assert_eq!(expect, 0, "{name}: a negative fixture expects none");
+            neg += 1;
+        } else {
+            panic!("{name}: fixture must be positive-* or negative-*");
+        }
+    }
+    assert!(
+        pos >= 5 && neg >= 5,
+        "{pos} positive, {neg} negative fixtures"
+    );
+}
