@@ -20,6 +20,7 @@
 pub mod bench;
 pub mod condition;
 pub mod detector;
+pub mod encode;
 pub mod field;
 pub mod rule;
 pub mod users;
