@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use super::tri::Tri;
+
 /// Why a condition was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CondError {
@@ -55,26 +57,44 @@ pub enum Expr {
 }
 
 impl Expr {
-    /// Evaluate with `sel(i)` telling whether selection `i` matched.
-    pub fn eval(&self, sel: &mut impl FnMut(usize) -> bool) -> bool {
+    /// Evaluate in Kleene logic with `sel(i)` giving selection `i`'s truth.
+    pub fn eval(&self, sel: &mut impl FnMut(usize) -> Tri) -> Tri {
         match self {
             Expr::Sel(i) => sel(*i),
-            Expr::Of(Quant::All, v) => v.iter().all(|i| sel(*i)),
+            Expr::Of(Quant::All, v) => Tri::all(v.iter().map(|i| sel(*i))),
             Expr::Of(Quant::AtLeast(n), v) => {
-                let mut hits = 0u32;
+                let (mut yes, mut maybe) = (0u32, 0u32);
                 for i in v {
-                    if sel(*i) {
-                        hits += 1;
-                        if hits >= *n {
-                            return true;
-                        }
+                    match sel(*i) {
+                        Tri::True => yes += 1,
+                        Tri::Unknown => maybe += 1,
+                        Tri::False => {}
+                    }
+                    if yes >= *n {
+                        return Tri::True;
                     }
                 }
-                false
+                if yes + maybe >= *n {
+                    Tri::Unknown
+                } else {
+                    Tri::False
+                }
             }
-            Expr::Not(e) => !e.eval(sel),
-            Expr::And(a, b) => a.eval(sel) && b.eval(sel),
-            Expr::Or(a, b) => a.eval(sel) || b.eval(sel),
+            Expr::Not(e) => e.eval(sel).not(),
+            Expr::And(a, b) => {
+                let l = a.eval(sel);
+                if l == Tri::False {
+                    return Tri::False;
+                }
+                l.and(b.eval(sel))
+            }
+            Expr::Or(a, b) => {
+                let l = a.eval(sel);
+                if l == Tri::True {
+                    return Tri::True;
+                }
+                l.or(b.eval(sel))
+            }
         }
     }
 }
@@ -334,7 +354,7 @@ mod tests {
             .expect("parses")
             .resolve(&names(sels))
             .expect("resolves");
-        e.eval(&mut |i| hits[i])
+        e.eval(&mut |i| Tri::from_bool(hits[i])) == Tri::True
     }
 
     #[test]
@@ -406,6 +426,24 @@ mod tests {
         ));
         let deep = format!("{}a{}", "(".repeat(200), ")".repeat(200));
         assert_eq!(parse(&deep), Err(CondError::TooDeep));
+    }
+
+    #[test]
+    fn unknown_selections_propagate_in_kleene_logic() {
+        use Tri::*;
+        let run = |cond: &str, vals: &[Tri]| {
+            parse(cond)
+                .expect("parses")
+                .resolve(&names(&["a", "b", "c"]))
+                .expect("resolves")
+                .eval(&mut |i| vals[i])
+        };
+        assert_eq!(run("a and not b", &[True, Unknown, False]), Unknown);
+        assert_eq!(run("a or b", &[Unknown, True, False]), True);
+        assert_eq!(run("2 of them", &[True, Unknown, False]), Unknown);
+        assert_eq!(run("2 of them", &[True, False, False]), False);
+        assert_eq!(run("2 of them", &[True, Unknown, True]), True);
+        assert_eq!(run("all of them", &[True, Unknown, False]), False);
     }
 
     #[test]

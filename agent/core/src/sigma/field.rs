@@ -14,6 +14,8 @@
 
 use std::collections::HashMap;
 
+use innerwarden_common::{ARG_MAX_LEN, ARGV_BUF_LEN, ARGV_MAX_ARGS, PATH_LEN};
+
 use crate::event::{Event, EventKind};
 use crate::proctable::ProcessTable;
 
@@ -155,7 +157,11 @@ impl<'a> Fields<'a> {
     pub fn get(&mut self, f: Field) -> Option<&Text> {
         let slot = f as usize;
         if self.cache[slot].is_none() {
-            self.cache[slot] = Some(self.read(f).map(Text::new));
+            let text = self.read(f).map(|v| {
+                let cut = self.maybe_truncated(f, &v);
+                Text::with_truncation(v, cut)
+            });
+            self.cache[slot] = Some(text);
         }
         self.cache[slot].as_ref().and_then(Option::as_ref)
     }
@@ -171,6 +177,23 @@ impl<'a> Fields<'a> {
 
     fn user_of(&self, uid: Option<u32>) -> Option<String> {
         self.users.get(&uid?).cloned()
+    }
+
+    /// Could the sensor have cut this value short? The exec event says so for its own argv;
+    /// for the rest (a parent's argv from the table, paths) a value at the capture limits is
+    /// treated as possibly cut.
+    fn maybe_truncated(&self, f: Field, v: &str) -> bool {
+        match (f, &self.ev.kind) {
+            (Field::CommandLine, EventKind::Exec(e)) => e.argv_truncated,
+            (Field::ParentCommandLine, EventKind::Exec(e)) => self
+                .procs
+                .get(e.ppid)
+                .is_some_and(|p| argv_at_capture_limit(&p.argv)),
+            (Field::Image | Field::ParentImage | Field::TargetFilename, _) => {
+                v.len() >= PATH_LEN - 1
+            }
+            _ => false,
+        }
     }
 
     fn read(&self, f: Field) -> Option<String> {
@@ -208,4 +231,13 @@ impl<'a> Fields<'a> {
             _ => None,
         }
     }
+}
+
+/// An argv the kernel capture may have cut: as many arguments as it keeps, an argument at the
+/// per-argument limit, or packed bytes near the buffer size.
+fn argv_at_capture_limit(argv: &[String]) -> bool {
+    let packed: usize = argv.iter().map(|a| a.len() + 1).sum();
+    argv.len() >= ARGV_MAX_ARGS
+        || argv.iter().any(|a| a.len() >= ARG_MAX_LEN - 1)
+        || packed >= ARGV_BUF_LEN - ARG_MAX_LEN
 }

@@ -10,6 +10,7 @@
 //! - [`value`]: modifiers and value patterns (wildcards, contains/startswith/endswith, re,
 //!   cidr, windash, base64, base64offset, exists, cased).
 //! - [`field`]: log source categories and the field map onto events + process table.
+//! - [`tri`]: Kleene truth for values the sensor may have cut short (never widen a match).
 //! - [`rule`]: one YAML file → [`SigmaRule`] or [`Reject`].
 //! - [`detector`]: [`SigmaDetector`], the [`crate::detect::Detector`] running a [`RuleSet`].
 //! - [`users`]: uid → name from passwd text (the `User` field).
@@ -23,6 +24,7 @@ pub mod detector;
 pub mod encode;
 pub mod field;
 pub mod rule;
+pub mod tri;
 pub mod users;
 pub mod value;
 

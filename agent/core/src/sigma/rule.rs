@@ -5,6 +5,7 @@ use serde_norway::Value;
 
 use super::condition::{self, CondError, Expr};
 use super::field::{Category, Field, Fields};
+use super::tri::Tri;
 use super::value::{self, Modifiers, Pattern, Scalar, ValueError};
 use crate::finding::Severity;
 
@@ -312,10 +313,11 @@ impl SigmaRule {
         })
     }
 
-    /// Does the event (seen through `fields`) match?
+    /// Does the event (seen through `fields`) certainly match? A value cut short by the sensor
+    /// that leaves the answer open is not a match (see [`super::tri`]).
     pub fn matches(&self, fields: &mut Fields<'_>) -> bool {
         let sels = &self.selections;
-        self.cond.eval(&mut |i| sels[i].matches(fields))
+        self.cond.eval(&mut |i| sels[i].eval(fields)) == Tri::True
     }
 
     /// Selection names in file order (for the self-check and diagnostics).
@@ -338,16 +340,16 @@ impl SigmaRule {
 }
 
 impl Selection {
-    fn matches(&self, fields: &mut Fields<'_>) -> bool {
-        self.alternatives.iter().any(|alt| {
-            alt.iter().all(|m| {
+    fn eval(&self, fields: &mut Fields<'_>) -> Tri {
+        Tri::any(self.alternatives.iter().map(|alt| {
+            Tri::all(alt.iter().map(|m| {
                 let v = fields.get(m.field);
                 if m.all {
-                    m.patterns.iter().all(|p| p.matches(v))
+                    Tri::all(m.patterns.iter().map(|p| p.eval(v)))
                 } else {
-                    m.patterns.iter().any(|p| p.matches(v))
+                    Tri::any(m.patterns.iter().map(|p| p.eval(v)))
                 }
-            })
-        })
+            }))
+        }))
     }
 }

@@ -338,3 +338,70 @@ mod proptests {
         }
     }
 }
+
+#[test]
+fn a_cut_command_line_never_widens_a_match() {
+    let cut = |argv: &[&str]| {
+        let mut ev = exec(20, 10, 0, "/usr/bin/tar", argv);
+        if let EventKind::Exec(e) = &mut ev.kind {
+            e.argv_truncated = true;
+        }
+        ev
+    };
+    let ends = load(
+        "process_creation",
+        "  selection:\n    CommandLine|endswith: ' /'\n  condition: selection",
+    );
+    assert!(fires(
+        &ends,
+        &exec(20, 10, 0, "/usr/bin/tar", &["tar", "czf", "x", "/"])
+    ));
+    assert!(
+        !fires(&ends, &cut(&["tar", "czf", "x", "/"])),
+        "the real line goes on"
+    );
+    let filtered = load(
+        "process_creation",
+        "  selection:\n    CommandLine|contains: 'czf'\n  \
+         filter:\n    CommandLine|contains: '--exclude'\n  condition: selection and not filter",
+    );
+    assert!(fires(
+        &filtered,
+        &exec(20, 10, 0, "/usr/bin/tar", &["tar", "czf", "x"])
+    ));
+    // The filter's text may lie past the cut: not a certain match.
+    assert!(!fires(&filtered, &cut(&["tar", "czf", "x"])));
+    let contains = load(
+        "process_creation",
+        "  selection:\n    CommandLine|contains: 'czf'\n  condition: selection",
+    );
+    // What the prefix proves still fires.
+    assert!(fires(&contains, &cut(&["tar", "czf", "x"])));
+}
+
+#[test]
+fn a_parent_argv_at_the_capture_limit_counts_as_possibly_cut() {
+    let r = load(
+        "process_creation",
+        "  selection:\n    ParentCommandLine|endswith: 'x16'\n  condition: selection",
+    );
+    let argv: Vec<String> = (1..=16).map(|i| format!("x{i}")).collect();
+    let mut procs = ProcessTable::default();
+    procs.insert(ProcInfo {
+        pid: 10,
+        ppid: 1,
+        exe: "/bin/p".into(),
+        argv,
+        ..ProcInfo::default()
+    });
+    let ev = exec(20, 10, 0, "/bin/c", &["c"]);
+    procs.apply_before_detect(&ev);
+    let d = SigmaDetector::new(
+        RuleSet {
+            rules: vec![r],
+            rejected: Vec::new(),
+        },
+        HashMap::new(),
+    );
+    assert!(d.matching(&ev, &procs).is_empty());
+}

@@ -9,6 +9,7 @@
 use std::net::IpAddr;
 
 use super::encode::{base64, base64offset, windash};
+use super::tri::Tri;
 use crate::event::normalize_ip;
 
 /// Why a value or modifier chain was refused.
@@ -155,17 +156,81 @@ pub enum GlobTok {
 pub struct Text {
     pub raw: String,
     pub lower: String,
+    /// The sensor may have cut the value short: `raw` is then only known to be a prefix.
+    pub truncated: bool,
 }
 
 impl Text {
     pub fn new(raw: String) -> Self {
+        Self::with_truncation(raw, false)
+    }
+
+    pub fn with_truncation(raw: String, truncated: bool) -> Self {
         let lower = raw.to_lowercase();
-        Self { raw, lower }
+        Self {
+            raw,
+            lower,
+            truncated,
+        }
     }
 }
 
 impl Pattern {
-    /// Does the field (None = absent) match?
+    /// Does the field match, given that a truncated value is only a prefix of the real one?
+    /// See [`super::tri`]: `True` only when the full value certainly matches.
+    pub fn eval(&self, v: Option<&Text>) -> Tri {
+        let Some(t) = v.filter(|t| t.truncated) else {
+            return Tri::from_bool(self.matches(v));
+        };
+        let unknown_unless = |b: bool| if b { Tri::True } else { Tri::Unknown };
+        match self {
+            // The real value is at least as long as the visible prefix.
+            Pattern::Null => {
+                if t.raw.is_empty() {
+                    Tri::Unknown
+                } else {
+                    Tri::False
+                }
+            }
+            Pattern::Exists(_) | Pattern::Cidr { .. } => Tri::from_bool(self.matches(v)),
+            Pattern::Exact { s, cased } => {
+                if s.starts_with(hay(t, *cased)) {
+                    Tri::Unknown
+                } else {
+                    Tri::False
+                }
+            }
+            Pattern::StartsWith { s, cased } => {
+                let h = hay(t, *cased);
+                if h.starts_with(s.as_str()) {
+                    Tri::True
+                } else if s.starts_with(h) {
+                    Tri::Unknown
+                } else {
+                    Tri::False
+                }
+            }
+            Pattern::Contains { s, cased } => unknown_unless(hay(t, *cased).contains(s.as_str())),
+            Pattern::EndsWith { .. } => Tri::Unknown,
+            // A glob ending in `*` that matches the prefix matches any continuation of it.
+            Pattern::Glob { toks, .. } => {
+                unknown_unless(toks.last() == Some(&GlobTok::Star) && self.matches(v))
+            }
+            // A match inside the prefix is a match of the whole unless the pattern asserts
+            // something about where the text ends or about word boundaries at the cut.
+            Pattern::Regex(r) => {
+                let src = r.as_str();
+                let end_sensitive = src.contains('$')
+                    || src.contains("\\b")
+                    || src.contains("\\B")
+                    || src.contains("\\z")
+                    || src.contains("\\Z");
+                unknown_unless(!end_sensitive && self.matches(v))
+            }
+        }
+    }
+
+    /// Does the field (None = absent) match, reading the value as complete?
     pub fn matches(&self, v: Option<&Text>) -> bool {
         match (self, v) {
             (Pattern::Null, v) => v.is_none_or(|t| t.raw.is_empty()),
@@ -530,6 +595,35 @@ mod tests {
             "base64offset|contains",
             &base64(b"/bin/bash -c id")
         ));
+    }
+
+    #[test]
+    fn truncated_values_decide_only_what_the_prefix_proves() {
+        let cut = |s: &str| Text::with_truncation(s.to_owned(), true);
+        let eval = |value: &str, m: &str, t: &Text| {
+            compile(&Scalar::Str(value.into()), &mods(m)).expect("compiles")[0].eval(Some(t))
+        };
+        let t = cut("tar czf /tmp/x.tgz /");
+        assert_eq!(eval("/tmp/", "contains", &t), Tri::True);
+        assert_eq!(eval("/etc/shadow", "contains", &t), Tri::Unknown);
+        assert_eq!(eval(" /", "endswith", &t), Tri::Unknown);
+        assert_eq!(eval("tar ", "startswith", &t), Tri::True);
+        assert_eq!(eval("zip ", "startswith", &t), Tri::False);
+        assert_eq!(
+            eval("tar czf /tmp/x.tgz / --exclude", "startswith", &t),
+            Tri::Unknown
+        );
+        assert_eq!(eval("tar czf /tmp/x.tgz /", "", &t), Tri::Unknown);
+        assert_eq!(eval("tar", "", &t), Tri::False);
+        assert_eq!(eval("c[a-z]f", "re", &t), Tri::True);
+        assert_eq!(eval("/$", "re", &t), Tri::Unknown);
+        assert_eq!(eval("tar*", "", &t), Tri::True);
+        assert_eq!(eval("*.tgz", "", &t), Tri::Unknown);
+        // A complete value is two-valued as before.
+        assert_eq!(
+            eval(" /", "endswith", &Text::new("tar czf /tmp/x.tgz /".into())),
+            Tri::True
+        );
     }
 
     #[test]
