@@ -159,6 +159,29 @@ pub struct DetectorsConfig {
     pub ssh_bruteforce: SshBruteforceConfig,
     pub pipe_to_shell: PipeToShellConfig,
     pub exec_from_tmp: ExecFromTmpConfig,
+    pub sigma: SigmaConfig,
+}
+
+/// Native Sigma rules (`agent/core/src/sigma`). Off by default: third-party rules are chosen
+/// by the operator, who also takes on their licence (attribution is kept in every finding).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SigmaConfig {
+    /// Load and run the rules. Default false. When true, an unreadable `dir` stops the agent;
+    /// rules that cannot be honoured exactly are skipped and listed (`innerwarden sigma check`).
+    pub enabled: bool,
+    /// Directory searched recursively for `*.yml`/`*.yaml` rules. Default
+    /// `/etc/innerwarden/sigma`.
+    pub dir: PathBuf,
+}
+
+impl Default for SigmaConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            dir: PathBuf::from("/etc/innerwarden/sigma"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -339,6 +362,9 @@ impl Config {
                 "detectors.exec_from_tmp.dirs",
                 format!("{d:?} is not absolute"),
             );
+        }
+        if self.detectors.sigma.enabled && !self.detectors.sigma.dir.is_absolute() {
+            return bad("detectors.sigma.dir", "must be an absolute path");
         }
         if self.storage.incident_window_secs == 0 {
             return bad("storage.incident_window_secs", "must be at least 1");

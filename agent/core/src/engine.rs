@@ -20,6 +20,11 @@ impl Engine {
         }
     }
 
+    /// Add a detector built at the edge (one that needs files, such as Sigma rules).
+    pub fn add_detector(&mut self, d: Box<dyn Detector>) {
+        self.detectors.push(d);
+    }
+
     /// Seed the process table (from the edge's /proc scan at start).
     pub fn seed(&mut self, procs: impl IntoIterator<Item = ProcInfo>) {
         for p in procs {

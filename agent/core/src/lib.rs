@@ -8,6 +8,7 @@
 //! - [`decode`]: the one decode point per source (kernel ring-buffer records, auth-log lines).
 //! - [`proctable`]: the single process table (ancestry, uid, exe, cmdline, unit) all detectors share.
 //! - [`detect`]: detectors, turning events into [`finding::Finding`]s.
+//! - [`sigma`]: native Sigma rules (Linux process, file and network categories) as a detector.
 //! - [`qa`]: replay quality checks against labelled third-party logs (fail2ban, loghub).
 //! - [`finding`]: findings and the incidents that group them.
 //! - [`audit`]: the hash-chained audit record format, checkpoints and verification.
@@ -25,3 +26,4 @@ pub mod finding;
 pub mod proctable;
 pub mod qa;
 pub mod replay;
+pub mod sigma;

@@ -11,6 +11,7 @@
 //! - [`control`]: the D-Bus service `org.innerwarden.Agent1` and its client.
 //! - [`service`]: systemd integration without libsystemd (readiness, watchdog, status).
 //! - [`logging`]: tracing setup.
+//! - [`sigma_rules`]: reads a Sigma rule directory and the passwd database for the core's Sigma detector.
 
 pub mod audit_log;
 pub mod channel;
@@ -25,5 +26,6 @@ pub mod recorder;
 pub mod respond;
 pub mod sensor;
 pub mod service;
+pub mod sigma_rules;
 pub mod status;
 pub mod store;

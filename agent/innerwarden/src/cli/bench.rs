@@ -4,6 +4,8 @@
 //! - `block`: decision → nft element committed, p50/p99, next to `nft` per block (root).
 //! - `replay`: auth-log lines/s decoded per core, next to `fail2ban-regex` on the same file when
 //!   it is installed (`apt-get install fail2ban`).
+//! - `sigma`: exec events/s through every loaded Sigma rule of a directory (process table
+//!   updates included), next to the same stream with no rules.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -38,6 +40,12 @@ pub enum BenchCommand {
     Block {
         #[arg(long, default_value_t = 1000)]
         n: usize,
+    },
+    /// Sigma matcher throughput: a realistic exec stream through every rule loaded from DIR.
+    Sigma {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 200_000)]
+        events: usize,
     },
     /// Auth-log decode throughput on FILE repeated to --lines lines.
     Replay {
@@ -78,6 +86,7 @@ pub fn run(_cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         }
         BenchCommand::Replay { file, lines } => bench_replay(file, *lines)?,
         BenchCommand::Block { n } => print!("{}", bench_block(*n)?),
+        BenchCommand::Sigma { dir, events } => bench_sigma(dir, *events)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -122,5 +131,43 @@ fn bench_replay(file: &PathBuf, n: usize) -> anyhow::Result<()> {
         ]),
     }
     table::print(&["DECODER", "LINES", "SECONDS", "LINES/S"], &rows);
+    Ok(())
+}
+
+fn bench_sigma(dir: &std::path::Path, events: usize) -> anyhow::Result<()> {
+    use innerwarden_core::sigma::bench::bench_exec_stream;
+    use innerwarden_core::sigma::{RuleSet, SigmaDetector};
+    let set = crate::sigma_rules::load_dir(dir)?;
+    let mut rows = Vec::new();
+    for (label, set) in [
+        ("no rules (baseline)", RuleSet::default()),
+        ("all loaded rules", set),
+    ] {
+        // Best of 5 runs: the machine is shared, the minimum is the least disturbed.
+        let mut det = SigmaDetector::new(set, Default::default());
+        let best = (0..5)
+            .map(|_| bench_exec_stream(&mut det, events))
+            .min_by(|a, b| a.seconds.total_cmp(&b.seconds))
+            .context("no run")?;
+        rows.push(vec![
+            label.to_owned(),
+            best.rules.to_string(),
+            best.events.to_string(),
+            best.findings.to_string(),
+            format!("{:.3}", best.seconds),
+            format!("{:.0}", best.events_per_sec),
+        ]);
+    }
+    table::print(
+        &[
+            "SIGMA",
+            "RULES",
+            "EXEC EVENTS",
+            "FINDINGS",
+            "SECONDS",
+            "EVENTS/S",
+        ],
+        &rows,
+    );
     Ok(())
 }

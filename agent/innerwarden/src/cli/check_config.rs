@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use innerwarden_core::engine::Engine;
 
 use super::{Cli, load_config};
@@ -18,7 +19,18 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     if args.print {
         print!("{}", toml::to_string_pretty(&cfg)?);
     }
-    let on = Engine::new(&cfg.detectors).detector_ids();
+    let mut engine = Engine::new(&cfg.detectors);
+    if let Some(sigma) =
+        crate::sigma_rules::build(&cfg.detectors.sigma).context("detectors.sigma.dir")?
+    {
+        println!(
+            "sigma: {} rules loaded from {}",
+            sigma.len(),
+            cfg.detectors.sigma.dir.display()
+        );
+        engine.add_detector(Box::new(sigma));
+    }
+    let on = engine.detector_ids();
     println!(
         "configuration OK ({}): state_dir {}, detectors: {}",
         cli.config.display(),

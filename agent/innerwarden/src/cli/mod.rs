@@ -20,6 +20,7 @@ pub mod mode;
 pub mod replay;
 pub mod revert;
 pub mod run;
+pub mod sigma;
 pub mod status;
 pub mod table;
 pub mod unblock;
@@ -77,6 +78,8 @@ pub enum Command {
     Mode(mode::Args),
     /// Actions taken or recorded as dry-run, newest first (D-Bus).
     Actions(actions::Args),
+    /// Native Sigma rules: check which rules of a directory load.
+    Sigma(sigma::Args),
 }
 
 /// Read and validate the configuration. A missing file at the default path means defaults;
@@ -123,5 +126,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Revert(args) => revert::run(&cli, args),
         Command::Mode(args) => mode::run(&cli, args),
         Command::Actions(args) => actions::run(&cli, args),
+        Command::Sigma(args) => sigma::run(&cli, args),
     }
 }

@@ -95,7 +95,12 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    let engine = Engine::new(&cfg.detectors);
+    let mut engine = Engine::new(&cfg.detectors);
+    if let Some(sigma) =
+        crate::sigma_rules::build(&cfg.detectors.sigma).context("detectors.sigma.dir")?
+    {
+        engine.add_detector(Box::new(sigma));
+    }
     let (counts, stats) = rt.block_on(async {
         let (tx, rx) = bounded::<Event>("events", cfg.agent.event_queue);
         let (_stop, stop_rx) = tokio::sync::watch::channel(false);

@@ -72,6 +72,11 @@ async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
     tracing::info!(state_dir = %cfg.agent.state_dir.display(), audit_seq = start_seq, "agent starting");
 
     let mut engine = Engine::new(&cfg.detectors);
+    if let Some(sigma) =
+        crate::sigma_rules::build(&cfg.detectors.sigma).context("detectors.sigma.dir")?
+    {
+        engine.add_detector(Box::new(sigma));
+    }
     let seed = procfs::scan(Path::new("/proc"));
     tracing::info!(processes = seed.len(), detectors = ?engine.detector_ids(), "process table seeded");
     engine.seed(seed);
