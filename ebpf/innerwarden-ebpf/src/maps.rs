@@ -9,8 +9,9 @@ use aya_ebpf::{
     maps::{HashMap, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
 };
 use innerwarden_common::{
-    DEFAULT_RING_BYTES, DenyExecKey, DenyExecValue, ExecRecord, FileRecord, Header, Kind,
-    LsmLayout, PREFIX_LEN, PathPrefixKey, Prog, TASK_COMM_LEN, TpLayout,
+    DEFAULT_RING_BYTES, DenyExecKey, DenyExecValue, ExecRecord, FileChangeRecord, FileRecord,
+    Header, Kind, LsmLayout, MemfdRecord, MountRecord, PREFIX_LEN, PathPrefixKey, Prog,
+    TASK_COMM_LEN, TpLayout,
 };
 
 /// The one ring buffer all records go to. Userspace may resize it at load.
@@ -24,6 +25,22 @@ pub static RESERVE_FAILURES: PerCpuArray<u64> = PerCpuArray::with_max_entries(Pr
 /// Watched path prefixes for file events, set by userspace. Value unused (always 1).
 #[map]
 pub static WATCHED_PREFIXES: LpmTrie<[u8; PREFIX_LEN], u8> = LpmTrie::with_max_entries(1024, 0);
+
+/// Sensitive path prefixes whose read-only opens are reported, set by userspace.
+#[map]
+pub static READ_PREFIXES: LpmTrie<[u8; PREFIX_LEN], u8> = LpmTrie::with_max_entries(256, 0);
+
+/// Per-CPU scratch for a file-change record and the prefix-lookup key.
+#[map]
+pub static CHANGE_SCRATCH: PerCpuArray<ChangeScratch> = PerCpuArray::with_max_entries(1, 0);
+
+/// Per-CPU scratch for a memfd record.
+#[map]
+pub static MEMFD_SCRATCH: PerCpuArray<MemfdRecord> = PerCpuArray::with_max_entries(1, 0);
+
+/// Per-CPU scratch for a mount record.
+#[map]
+pub static MOUNT_SCRATCH: PerCpuArray<MountRecord> = PerCpuArray::with_max_entries(1, 0);
 
 /// argv captured at `execve` entry, by thread id, until `sched_process_exec` emits it.
 #[map]
@@ -64,6 +81,24 @@ pub struct FileScratch {
     pub key: PathPrefixKey,
     pub _pad: u32,
     pub rec: FileRecord,
+}
+
+#[repr(C)]
+pub struct ChangeScratch {
+    pub key: PathPrefixKey,
+    pub _pad: u32,
+    pub rec: FileChangeRecord,
+}
+
+/// The agent's own pid (tgid), set by userspace at load: any signal to it is reported.
+#[unsafe(no_mangle)]
+pub static AGENT_TGID: u32 = 0;
+
+/// Read [`AGENT_TGID`]. Volatile so the compiler does not fold the zero in.
+#[inline(always)]
+pub fn agent_tgid() -> u32 {
+    // SAFETY: points at a static this program never writes.
+    unsafe { core::ptr::read_volatile(&raw const AGENT_TGID) }
 }
 
 /// Tracepoint field offsets, set by userspace from tracefs at load.

@@ -229,6 +229,8 @@ fn start_ebpf(cfg: &Config, tx: &CountedSender<Event>, status: &mut Status) -> O
     }
     let ecfg = EbpfConfig {
         watched_prefixes: e.watch_paths.clone(),
+        home_prefixes: e.home_paths.clone(),
+        read_prefixes: e.read_paths.clone(),
         ring_bytes: e.ring_buffer_bytes,
         ..EbpfConfig::default()
     };

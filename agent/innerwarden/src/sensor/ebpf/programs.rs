@@ -7,9 +7,7 @@ use aya::Ebpf;
 use aya::maps::lpm_trie::Key;
 use aya::maps::{HashMap, LpmTrie};
 use aya::programs::TracePoint;
-use innerwarden_common::{
-    MAP_PARENTS, MAP_WATCHED_PREFIXES, PREFIX_LEN, TpLayout, format_field_offset,
-};
+use innerwarden_common::{MAP_PARENTS, PREFIX_LEN, TpLayout, format_field_offset};
 
 use super::{EbpfError, ProgramStatus, map_err};
 
@@ -31,6 +29,61 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("syscalls", "sys_enter_openat2"),
     ("syscalls", "sys_enter_open"),
     ("syscalls", "sys_enter_creat"),
+    // File changes (change.rs).
+    ("syscalls", "sys_enter_unlink"),
+    ("syscalls", "sys_enter_unlinkat"),
+    ("syscalls", "sys_enter_rename"),
+    ("syscalls", "sys_enter_renameat"),
+    ("syscalls", "sys_enter_renameat2"),
+    ("syscalls", "sys_enter_truncate"),
+    ("syscalls", "sys_enter_chmod"),
+    ("syscalls", "sys_enter_fchmodat"),
+    ("syscalls", "sys_enter_fchmodat2"),
+    ("syscalls", "sys_enter_chown"),
+    ("syscalls", "sys_enter_lchown"),
+    ("syscalls", "sys_enter_fchownat"),
+    ("syscalls", "sys_enter_link"),
+    ("syscalls", "sys_enter_linkat"),
+    ("syscalls", "sys_enter_symlink"),
+    ("syscalls", "sys_enter_symlinkat"),
+    // Tasks and credentials (task.rs).
+    ("syscalls", "sys_enter_ptrace"),
+    ("syscalls", "sys_enter_setuid"),
+    ("syscalls", "sys_enter_setreuid"),
+    ("syscalls", "sys_enter_setresuid"),
+    ("syscalls", "sys_enter_setfsuid"),
+    ("syscalls", "sys_enter_setgid"),
+    ("syscalls", "sys_enter_setregid"),
+    ("syscalls", "sys_enter_setresgid"),
+    ("syscalls", "sys_enter_setfsgid"),
+    ("syscalls", "sys_enter_capset"),
+    ("syscalls", "sys_enter_kill"),
+    ("syscalls", "sys_enter_tkill"),
+    ("syscalls", "sys_enter_tgkill"),
+    ("syscalls", "sys_enter_pidfd_send_signal"),
+    // Memory and descriptors (mem.rs).
+    ("syscalls", "sys_enter_memfd_create"),
+    ("syscalls", "sys_enter_mmap"),
+    ("syscalls", "sys_enter_mprotect"),
+    ("syscalls", "sys_enter_dup2"),
+    ("syscalls", "sys_enter_dup3"),
+    // The system (system.rs).
+    ("syscalls", "sys_enter_mount"),
+    ("syscalls", "sys_enter_unshare"),
+    ("syscalls", "sys_enter_setns"),
+    ("syscalls", "sys_enter_bpf"),
+    ("module", "module_load"),
+];
+
+/// Programs that add cost to frequent syscalls (mmap, mprotect, dup, signals, opens for
+/// reading): what `bench syscalls` attaches or not.
+#[allow(dead_code)] // used by the syscall bench (next commit)
+pub const SYSCALL_HEAVY: &[&str] = &[
+    "sys_enter_mmap",
+    "sys_enter_mprotect",
+    "sys_enter_dup2",
+    "sys_enter_dup3",
+    "sys_enter_openat",
 ];
 
 const TRACEFS: &str = "/sys/kernel/tracing";
@@ -109,23 +162,33 @@ pub fn tracepoint_layout() -> TpLayout {
     set(&sk, "daddr", &mut l.sk_daddr);
     set(&sk, "saddr_v6", &mut l.sk_saddr_v6);
     set(&sk, "daddr_v6", &mut l.sk_daddr_v6);
+    // Absent on kernels without module support: the program then fails to attach, reported.
+    let module = read("module/module_load");
+    if module.is_some() {
+        set(&module, "name", &mut l.module_name);
+    }
     l
 }
 
-/// Fill the watched-prefix trie.
-pub fn set_prefixes(ebpf: &mut Ebpf, prefixes: &[String]) -> Result<(), EbpfError> {
-    let name = MAP_WATCHED_PREFIXES;
+/// Fill a prefix trie: each list with its trie value (a later list wins for a prefix in two).
+pub fn set_prefixes(
+    ebpf: &mut Ebpf,
+    name: &'static str,
+    lists: &[(&Vec<String>, u8)],
+) -> Result<(), EbpfError> {
     let map = ebpf
         .map_mut(name)
         .ok_or(EbpfError::Map { name, source: None })?;
     let mut trie: LpmTrie<_, [u8; PREFIX_LEN], u8> =
         LpmTrie::try_from(map).map_err(|e| map_err(name, e))?;
-    for p in prefixes {
-        let mut data = [0u8; PREFIX_LEN];
-        let n = p.len().min(PREFIX_LEN);
-        data[..n].copy_from_slice(&p.as_bytes()[..n]);
-        trie.insert(&Key::new((n * 8) as u32, data), 1, 0)
-            .map_err(|e| map_err(name, e))?;
+    for (prefixes, value) in lists {
+        for p in prefixes.iter() {
+            let mut data = [0u8; PREFIX_LEN];
+            let n = p.len().min(PREFIX_LEN);
+            data[..n].copy_from_slice(&p.as_bytes()[..n]);
+            trie.insert(&Key::new((n * 8) as u32, data), *value, 0)
+                .map_err(|e| map_err(name, e))?;
+        }
     }
     Ok(())
 }
