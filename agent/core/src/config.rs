@@ -120,6 +120,10 @@ pub struct EbpfSensorConfig {
     pub read_paths: Vec<String>,
     /// Ring buffer size in bytes (a power of two, multiple of the page size). Default 8 MiB.
     pub ring_buffer_bytes: u32,
+    /// BPF-LSM self-protection: deny ptrace of the agent and SIGKILL/SIGSTOP/SIGTERM to it
+    /// from any process but PID 1 (systemd). Needs `bpf` in the kernel's active LSMs; where
+    /// the kernel refuses it, `innerwarden status` says why. Default true.
+    pub self_protect: bool,
 }
 
 impl Default for EbpfSensorConfig {
@@ -155,6 +159,7 @@ impl Default for EbpfSensorConfig {
             .map(String::from)
             .to_vec(),
             ring_buffer_bytes: 8 << 20,
+            self_protect: true,
         }
     }
 }

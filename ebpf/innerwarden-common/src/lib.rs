@@ -18,7 +18,8 @@
 //! - [`Prog`]: index of each program's slot in the per-CPU reserve-failure counter map.
 //! - [`TpLayout`]: tracepoint field offsets, read by userspace from tracefs `format` files and set
 //!   as a global at load, so no offset of one kernel build is baked into the object.
-//! - [`DenyExecKey`], [`DenyExecValue`], [`LsmLayout`]: the BPF-LSM exec deny map and offsets.
+//! - [`DenyExecKey`], [`DenyExecValue`], [`LsmLayout`]: the BPF-LSM exec deny map and offsets;
+//!   [`GuardLayout`]: the offset the self-protection LSM programs read.
 //! - Map names shared by both sides ([`MAP_EVENTS`], ...).
 #![no_std]
 
@@ -27,7 +28,7 @@ mod layout;
 mod records;
 mod sys;
 
-pub use deny::{DenyExecKey, DenyExecValue, LsmLayout, kernel_dev};
+pub use deny::{DenyExecKey, DenyExecValue, GuardLayout, LsmLayout, kernel_dev};
 pub use layout::{TpLayout, format_field_offset};
 pub use records::*;
 pub use sys::*;
@@ -51,6 +52,13 @@ pub const GLOBAL_TP_LAYOUT: &str = "TP_LAYOUT";
 pub const MAP_DENY_EXEC: &str = "DENY_EXEC";
 /// Name of the global holding the [`LsmLayout`] set by userspace at load.
 pub const GLOBAL_LSM_LAYOUT: &str = "LSM_LAYOUT";
+/// Name of the one-entry array holding the tgid the self-protection LSM programs guard (0: none).
+pub const MAP_GUARDED_TGID: &str = "GUARDED_TGID";
+/// Name of the global holding the [`GuardLayout`] set by userspace at load.
+pub const GLOBAL_GUARD_LAYOUT: &str = "GUARD_LAYOUT";
+/// Names of the self-protection LSM programs (`lsm/ptrace_access_check`, `lsm/task_kill`).
+pub const PROG_GUARD_PTRACE: &str = "ptrace_access_check";
+pub const PROG_GUARD_KILL: &str = "task_kill";
 /// Name of the BPF-LSM exec-deny program (`lsm/bprm_check_security`).
 pub const PROG_DENY_EXEC: &str = "bprm_check_security";
 /// Default ring buffer size in bytes (a power of two, multiple of the page size).
@@ -184,4 +192,5 @@ mod pod {
     unsafe impl aya::Pod for DenyExecKey {}
     unsafe impl aya::Pod for DenyExecValue {}
     unsafe impl aya::Pod for LsmLayout {}
+    unsafe impl aya::Pod for GuardLayout {}
 }

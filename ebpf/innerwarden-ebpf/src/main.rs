@@ -18,6 +18,9 @@
 //! - [`task`]: ptrace (taking or writing a task), setuid family + capset, signals (filtered).
 //! - [`mem`]: memfd_create, executable anonymous/writable memory, dup2/dup3 onto stdio.
 //! - [`system`]: mount, unshare/setns, bpf(BPF_PROG_LOAD), module/module_load.
+//! - [`guard`]: BPF-LSM self-protection, `lsm/ptrace_access_check` and `lsm/task_kill`
+//!   denying ptrace of the agent and SIGKILL/SIGSTOP/SIGTERM to it from anyone but PID 1.
+//!   Loaded only by the agent's guard loader.
 //! - [`deny_exec`]: the one BPF-LSM program, `lsm/bprm_check_security`, denying exec of files
 //!   in `DENY_EXEC` until their kernel-enforced expiry. Loaded only by the agent's LsmResponder.
 #![no_std]
@@ -27,6 +30,7 @@ mod change;
 mod deny_exec;
 mod exec;
 mod file;
+mod guard;
 mod maps;
 mod mem;
 mod net;

@@ -6,10 +6,11 @@ use aya_ebpf::{
         bpf_get_current_uid_gid, bpf_ktime_get_boot_ns,
     },
     macros::map,
-    maps::{HashMap, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
 };
 use innerwarden_common::{
     DEFAULT_RING_BYTES, DenyExecKey, DenyExecValue, ExecRecord, FileChangeRecord, FileRecord,
+    GuardLayout,
     Header, Kind, LsmLayout, MemfdRecord, MountRecord, PREFIX_LEN, PathPrefixKey, Prog,
     TASK_COMM_LEN, TpLayout,
 };
@@ -101,6 +102,15 @@ pub fn agent_tgid() -> u32 {
     unsafe { core::ptr::read_volatile(&raw const AGENT_TGID) }
 }
 
+/// The tgid the self-protection LSM programs guard (slot 0; 0 = nothing guarded). Set by the
+/// agent's guard loader; only those programs read it.
+#[map]
+pub static GUARDED_TGID: Array<u32> = Array::with_max_entries(1, 0);
+
+/// Kernel struct offsets for the self-protection programs, set from the kernel's BTF at load.
+#[unsafe(no_mangle)]
+pub static GUARD_LAYOUT: GuardLayout = GuardLayout::UNSET;
+
 /// Tracepoint field offsets, set by userspace from tracefs at load.
 #[unsafe(no_mangle)]
 pub static TP_LAYOUT: TpLayout = TpLayout::DEFAULT;
@@ -123,6 +133,14 @@ macro_rules! tp {
     };
 }
 pub(crate) use tp;
+
+/// The offset of a [`GuardLayout`] field, e.g. `guard_off!(task_tgid)`.
+macro_rules! guard_off {
+    ($field:ident) => {
+        crate::maps::layout_field(&raw const crate::maps::GUARD_LAYOUT.$field)
+    };
+}
+pub(crate) use guard_off;
 
 /// The offset of an [`LsmLayout`] field, e.g. `lsm_off!(bprm_file)`.
 macro_rules! lsm_off {

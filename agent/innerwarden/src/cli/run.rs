@@ -22,6 +22,7 @@ use crate::notify::Notifier;
 use crate::pipeline::{self, Control, Sink};
 use crate::procfs;
 use crate::recorder::StoreSink;
+use crate::respond::guard::Guard;
 use crate::respond::lsm::LsmResponder;
 use crate::respond::nft::{Backend, NftResponder};
 use crate::respond::pidfd::KillResponder;
@@ -85,6 +86,7 @@ async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
 
     let ebpf = start_ebpf(&cfg, &tx, &mut status);
     let inotify = start_inotify(&cfg, ebpf.is_some(), &tx, &mut status);
+    let guard = start_guard(&cfg, &mut status);
     let positions: Arc<dyn PositionStore> = Arc::new(store.clone());
     let mut sensors = tokio::task::JoinSet::new();
     start_auth_sources(&cfg, &tx, &positions, &stop_rx, &mut status, &mut sensors);
@@ -149,6 +151,7 @@ async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     drop(ebpf);
     drop(inotify);
+    drop(guard);
     while let Some(res) = sensors.join_next().await {
         if let Ok(Err(e)) = res {
             tracing::warn!(error = %e, "sensor ended with an error");
@@ -254,6 +257,27 @@ fn start_ebpf(cfg: &Config, tx: &CountedSender<Event>, status: &mut Status) -> O
             let msg = format!("{:#}", anyhow::Error::new(err));
             tracing::warn!(error = %msg, "kernel sensors unavailable; continuing with log sensors");
             status.sensor("ebpf", SensorState::Failed, Some(msg));
+            None
+        }
+    }
+}
+
+/// BPF-LSM self-protection of this process (reported, never fatal).
+fn start_guard(cfg: &Config, status: &mut Status) -> Option<Guard> {
+    if !cfg.sensors.ebpf.self_protect {
+        status.sensor("self-protect", SensorState::Disabled, None);
+        return None;
+    }
+    match Guard::start(std::process::id()) {
+        Ok(guard) => {
+            let note = "ptrace and SIGKILL/SIGSTOP/SIGTERM from anyone but PID 1 denied";
+            status.sensor("self-protect", SensorState::Running, Some(note.into()));
+            Some(guard)
+        }
+        Err(err) => {
+            let msg = err.to_string();
+            tracing::warn!(error = %msg, "self-protection unavailable");
+            status.sensor("self-protect", SensorState::Failed, Some(msg));
             None
         }
     }

@@ -9,6 +9,7 @@
 //! or no program at all could be attached.
 
 mod bench;
+mod bench_sys;
 mod procfd;
 mod programs;
 mod reader;
@@ -28,6 +29,7 @@ use innerwarden_core::event::Event;
 use serde::Serialize;
 
 pub use bench::{ExecBenchReport, bench_exec};
+pub use bench_sys::{SyscallBenchRow, bench_syscalls};
 pub use procfd::ProcFd;
 pub use reader::SensorStats;
 
@@ -58,6 +60,8 @@ pub struct EbpfConfig {
     pub loss_interval: Duration,
     /// Mount tracefs on /sys/kernel/tracing when it is not mounted (tracepoint attach needs it).
     pub mount_tracefs: bool,
+    /// Programs not to attach (by name; reported as excluded). Empty by default.
+    pub exclude: Vec<String>,
 }
 
 impl Default for EbpfConfig {
@@ -71,6 +75,7 @@ impl Default for EbpfConfig {
             ring_bytes: DEFAULT_RING_BYTES,
             loss_interval: Duration::from_secs(1),
             mount_tracefs: true,
+            exclude: Vec::new(),
         }
     }
 }
@@ -171,7 +176,7 @@ impl EbpfSensor {
         )?;
         let seeded = programs::seed_parents(&mut ebpf)?;
         tracing::debug!(seeded, "parent map seeded from /proc");
-        let statuses = programs::attach_all(&mut ebpf);
+        let statuses = programs::attach_all(&mut ebpf, &config.exclude);
         if !statuses.iter().any(|s| s.attached) {
             let summary = statuses
                 .iter()

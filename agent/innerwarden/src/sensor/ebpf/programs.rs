@@ -75,16 +75,20 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("module", "module_load"),
 ];
 
-/// Programs that add cost to frequent syscalls (mmap, mprotect, dup, signals, opens for
-/// reading): what `bench syscalls` attaches or not.
-#[allow(dead_code)] // used by the syscall bench (next commit)
-pub const SYSCALL_HEAVY: &[&str] = &[
-    "sys_enter_mmap",
-    "sys_enter_mprotect",
-    "sys_enter_dup2",
-    "sys_enter_dup3",
-    "sys_enter_openat",
-];
+/// The first program of the syscall set (file changes onward in [`PROGRAMS`]): everything
+/// before it is the exec/fork/exit/tcp/open sensor, everything from it on the syscall
+/// programs. `bench syscalls` attaches the first part alone to measure the second.
+const FIRST_SYSCALL_PROGRAM: &str = "sys_enter_unlink";
+
+/// Names of the syscall programs (ptrace, creds, memory, dup, file changes, signals, mount,
+/// namespaces, bpf, modules).
+pub fn syscall_programs() -> Vec<String> {
+    PROGRAMS
+        .iter()
+        .skip_while(|(_, n)| *n != FIRST_SYSCALL_PROGRAM)
+        .map(|(_, n)| (*n).to_owned())
+        .collect()
+}
 
 const TRACEFS: &str = "/sys/kernel/tracing";
 const DEBUGFS_TRACING: &str = "/sys/kernel/debug/tracing";
@@ -234,13 +238,17 @@ pub fn stat_ppid(stat: &str) -> Option<u32> {
     rest.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Load and attach every program; failures are reported, never fatal.
-pub fn attach_all(ebpf: &mut Ebpf) -> Vec<ProgramStatus> {
+/// Load and attach every program not in `exclude`; failures are reported, never fatal.
+pub fn attach_all(ebpf: &mut Ebpf, exclude: &[String]) -> Vec<ProgramStatus> {
     PROGRAMS
         .iter()
         .map(|&(category, name)| {
             let hook = format!("tracepoint/{category}/{name}");
-            let result = attach_one(ebpf, category, name);
+            let result = if exclude.iter().any(|e| e == name) {
+                Err("excluded by configuration".to_owned())
+            } else {
+                attach_one(ebpf, category, name)
+            };
             match &result {
                 Ok(()) => tracing::debug!(program = name, %hook, "attached"),
                 Err(error) => tracing::warn!(program = name, %hook, %error, "not attached"),
@@ -280,6 +288,15 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn syscall_programs_are_the_tail_of_the_table() {
+        let sys = syscall_programs();
+        assert_eq!(sys.first().map(String::as_str), Some(FIRST_SYSCALL_PROGRAM));
+        assert!(sys.iter().any(|n| n == "module_load"));
+        assert!(!sys.iter().any(|n| n == "sys_enter_openat"));
+        assert_eq!(sys.len(), 41);
+    }
 
     #[test]
     fn ppid_from_stat_with_odd_comm() {
