@@ -244,13 +244,15 @@ pub fn attach_all(ebpf: &mut Ebpf, exclude: &[String]) -> Vec<ProgramStatus> {
         .iter()
         .map(|&(category, name)| {
             let hook = format!("tracepoint/{category}/{name}");
-            let result = if exclude.iter().any(|e| e == name) {
+            let excluded = exclude.iter().any(|e| e == name);
+            let result = if excluded {
                 Err("excluded by configuration".to_owned())
             } else {
                 attach_one(ebpf, category, name)
             };
             match &result {
                 Ok(()) => tracing::debug!(program = name, %hook, "attached"),
+                Err(error) if excluded => tracing::debug!(program = name, %hook, %error, "not attached"),
                 Err(error) => tracing::warn!(program = name, %hook, %error, "not attached"),
             }
             ProgramStatus {
