@@ -252,7 +252,9 @@ pub fn attach_all(ebpf: &mut Ebpf, exclude: &[String]) -> Vec<ProgramStatus> {
             };
             match &result {
                 Ok(()) => tracing::debug!(program = name, %hook, "attached"),
-                Err(error) if excluded => tracing::debug!(program = name, %hook, %error, "not attached"),
+                Err(error) if excluded => {
+                    tracing::debug!(program = name, %hook, %error, "not attached")
+                }
                 Err(error) => tracing::warn!(program = name, %hook, %error, "not attached"),
             }
             ProgramStatus {
