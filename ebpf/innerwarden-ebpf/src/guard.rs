@@ -33,8 +33,8 @@ fn guarded_from_outside(task: *const u8) -> Result<bool, Error> {
         return Ok(false);
     }
     // SAFETY: bpf_probe_read_kernel faults safely; the offset is from the kernel's BTF.
-    let tgid: i32 = unsafe { bpf_probe_read_kernel(task.wrapping_add(off).cast()) }
-        .map_err(|_| Error::Read)?;
+    let tgid: i32 =
+        unsafe { bpf_probe_read_kernel(task.wrapping_add(off).cast()) }.map_err(|_| Error::Read)?;
     if tgid as u32 != guarded {
         return Ok(false);
     }

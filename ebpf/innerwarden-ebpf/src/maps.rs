@@ -10,9 +10,8 @@ use aya_ebpf::{
 };
 use innerwarden_common::{
     DEFAULT_RING_BYTES, DenyExecKey, DenyExecValue, ExecRecord, FileChangeRecord, FileRecord,
-    GuardLayout,
-    Header, Kind, LsmLayout, MemfdRecord, MountRecord, PREFIX_LEN, PathPrefixKey, Prog,
-    TASK_COMM_LEN, TpLayout,
+    GuardLayout, Header, Kind, LsmLayout, MemfdRecord, MountRecord, PREFIX_LEN, PathPrefixKey,
+    Prog, TASK_COMM_LEN, TpLayout,
 };
 
 /// The one ring buffer all records go to. Userspace may resize it at load.
