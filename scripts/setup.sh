@@ -38,7 +38,11 @@ bash scripts/install-bpf-toolchain.sh
 bash scripts/build-ebpf.sh
 
 case "$mode" in
-  deps) exit 0 ;;
+  deps)
+    # The offline Nix checks' tools (nix-bin, deadnix, nixfmt); without them those checks skip.
+    bash scripts/install-nix-tools.sh >/dev/null ||
+      echo "setup: the Nix check tools did not install; scripts/nix-check.sh will skip" >&2
+    exit 0 ;;
   build|run) cargo build --release --locked -p innerwarden ;;
   *) echo "setup.sh: unknown mode $mode (build, run or deps)" >&2; exit 2 ;;
 esac

@@ -49,6 +49,12 @@ pub enum Control {
         caller_uid: u32,
         reply: oneshot::Sender<Result<bool, String>>,
     },
+    /// Undo one action of the ledger by id (D-Bus `Revert`).
+    Revert {
+        id: i64,
+        caller_uid: u32,
+        reply: oneshot::Sender<Result<bool, String>>,
+    },
 }
 
 /// What happened to a finding once recorded.
@@ -174,7 +180,7 @@ pub fn refuse(cmd: Control) -> anyhow::Result<()> {
         Control::Block { reply, .. } => {
             let _ = reply.send(Err(NO.into()));
         }
-        Control::Unblock { reply, .. } => {
+        Control::Unblock { reply, .. } | Control::Revert { reply, .. } => {
             let _ = reply.send(Err(NO.into()));
         }
         Control::GetMode { reply } => {

@@ -296,6 +296,15 @@ impl Sink for StoreSink {
                 });
                 let _ = reply.send(flatten(res));
             }
+            Control::Revert {
+                id,
+                caller_uid,
+                reply,
+            } => {
+                let res =
+                    self.with_stage(|stage, store, sink| stage.revert(id, caller_uid, store, sink));
+                let _ = reply.send(flatten(res));
+            }
         }
         Ok(())
     }

@@ -79,8 +79,15 @@ async fn every_method_and_both_signals_over_a_private_bus() {
             .await
             .expect("Unblock again")
     );
+    let again = agent.block("192.0.2.7", 60, "test").await.expect("Block");
+    assert!(agent.revert(again).await.expect("Revert"));
+    assert!(!agent.revert(again).await.expect("Revert again"));
     {
         let st = backend.state();
+        assert_eq!(
+            st.reverts,
+            vec![(again, current_uid()), (again, current_uid())]
+        );
         assert_eq!(st.mode, Mode::Enforce);
         assert_eq!(st.mode_changes, vec![(Mode::Enforce, current_uid())]);
         assert_eq!(st.unblocks.len(), 2);
@@ -159,6 +166,7 @@ async fn non_admin_caller_is_denied_mutations_but_may_read() {
     for e in [
         agent.block("192.0.2.9", 60, "x").await.expect_err("Block"),
         agent.unblock("192.0.2.9").await.expect_err("Unblock"),
+        agent.revert(1).await.expect_err("Revert"),
         agent.set_mode("enforce").await.expect_err("SetMode"),
     ] {
         assert_eq!(error_name(&e), "org.innerwarden.Error.AccessDenied");
@@ -167,6 +175,7 @@ async fn non_admin_caller_is_denied_mutations_but_may_read() {
     assert!(agent.status().await.is_ok());
     let st = backend.state();
     assert!(st.blocks.is_empty() && st.unblocks.is_empty() && st.mode_changes.is_empty());
+    assert!(st.reverts.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

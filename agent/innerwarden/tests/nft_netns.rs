@@ -244,6 +244,53 @@ fn nft_json_revert_removes_element() {
 }
 
 #[test]
+fn maintain_restores_elements_when_a_reload_recreates_the_table_empty() {
+    require_root!();
+    use innerwarden::respond::Responder;
+    let pair = Pair::new();
+    setup(&pair, Backend::Netlink);
+    apply(&pair, Backend::Netlink, block(ATT4, 32, 600));
+    let ledger = [block(ATT4, 32, 300)];
+    let ledger2 = ledger.clone();
+    // The first maintain after start re-asserts; later ones are quiet while all is in place.
+    let quiet = pair.in_tgt(move || {
+        let mut r = NftResponder::new(Backend::Netlink);
+        let first = r.maintain(&ledger);
+        Ok::<_, std::convert::Infallible>((first, r.maintain(&ledger)))
+    });
+    assert_eq!(quiet.expect("runs").1, None);
+    // What an nftables reload of a configuration declaring the table does (NixOS):
+    // the table comes back with its rules and empty sets.
+    pair.nft(&["flush", "ruleset"]);
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../packaging/innerwarden.nft"
+    );
+    pair.nft(&["-f", file]);
+    assert!(pair.can_connect(TGT4), "the reload emptied the set");
+    let note = pair
+        .in_tgt(move || {
+            let mut r = NftResponder::new(Backend::Netlink);
+            r.maintain(&ledger2); // first: start-up re-assert
+            pair_flush_again();
+            Ok::<_, std::convert::Infallible>(r.maintain(&ledger2))
+        })
+        .expect("runs");
+    let note = note.expect("a restore is reported");
+    assert!(note.contains("lost elements"), "{note}");
+    assert!(!pair.can_connect(TGT4), "block restored after the reload");
+}
+
+/// Empty the block set from inside the target namespace (a reload between two ticks).
+fn pair_flush_again() {
+    let st = std::process::Command::new("nft")
+        .args(["flush", "set", "inet", "innerwarden", "block_v4"])
+        .status()
+        .expect("nft runs");
+    assert!(st.success());
+}
+
+#[test]
 fn reassert_after_flush_ruleset_restores_remaining_ttl() {
     require_root!();
     let pair = Pair::new();

@@ -18,6 +18,7 @@ pub mod events;
 pub mod incidents;
 pub mod mode;
 pub mod replay;
+pub mod revert;
 pub mod run;
 pub mod status;
 pub mod table;
@@ -69,6 +70,9 @@ pub enum Command {
     Block(block::Args),
     /// Lift a block before its TTL (D-Bus).
     Unblock(unblock::Args),
+    /// Undo one action before its TTL: restore a quarantined unit, lift a throttle, an exec
+    /// deny, a block (D-Bus).
+    Revert(revert::Args),
     /// Show or switch the response mode: dry-run or enforce (D-Bus).
     Mode(mode::Args),
     /// Actions taken or recorded as dry-run, newest first (D-Bus).
@@ -116,6 +120,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Bench(args) => bench::run(&cli, args),
         Command::Block(args) => block::run(&cli, args),
         Command::Unblock(args) => unblock::run(&cli, args),
+        Command::Revert(args) => revert::run(&cli, args),
         Command::Mode(args) => mode::run(&cli, args),
         Command::Actions(args) => actions::run(&cli, args),
     }

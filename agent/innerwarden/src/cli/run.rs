@@ -176,10 +176,11 @@ fn start_responders(cfg: &Config, status: &mut Status) -> anyhow::Result<Respond
     let wants = |kinds: &[K]| kinds.iter().any(|k| cfg.response.enforce.contains(k));
     let mut builders: Vec<(&'static str, Builder)> = Vec::new();
     if wants(&[K::Block, K::RateLimit]) {
+        let per_minute = cfg.response.rate_limit_per_minute;
         builders.push((
             "nftables",
-            Box::new(|| {
-                NftResponder::setup(Backend::Netlink)
+            Box::new(move || {
+                NftResponder::setup_with_rate(Backend::Netlink, per_minute)
                     .map(|r| Box::new(r) as Box<dyn Responder>)
                     .map_err(|e| format!("{:#}", anyhow::Error::new(e)))
             }),

@@ -40,6 +40,8 @@ pub trait ControlBackend: Send + 'static {
     fn block(&mut self, req: BlockRequest) -> Result<i64, ControlError>;
     /// Remove a block; `false` if none was in force.
     fn unblock(&mut self, target: Cidr, caller_uid: u32) -> Result<bool, ControlError>;
+    /// Undo one action by its ledger id; `false` if it was not in force.
+    fn revert(&mut self, id: i64, caller_uid: u32) -> Result<bool, ControlError>;
     fn set_mode(&mut self, mode: Mode, caller_uid: u32) -> Result<(), ControlError>;
     fn get_mode(&mut self) -> Result<Mode, ControlError>;
     /// Verify the audit log: `{"ok": true, ...}` or `{"ok": false, "seq", "line", "reason"}`.
@@ -52,6 +54,7 @@ pub trait ControlBackend: Send + 'static {
 pub trait ResponseControl: Send + 'static {
     fn block(&mut self, req: BlockRequest) -> Result<i64, ControlError>;
     fn unblock(&mut self, target: Cidr, caller_uid: u32) -> Result<bool, ControlError>;
+    fn revert(&mut self, id: i64, caller_uid: u32) -> Result<bool, ControlError>;
     fn set_mode(&mut self, mode: Mode, caller_uid: u32) -> Result<(), ControlError>;
     fn get_mode(&mut self) -> Result<Mode, ControlError>;
 }
@@ -152,6 +155,10 @@ impl<R: ResponseControl> ControlBackend for StoreBackend<R> {
         self.response.unblock(target, caller_uid)
     }
 
+    fn revert(&mut self, id: i64, caller_uid: u32) -> Result<bool, ControlError> {
+        self.response.revert(id, caller_uid)
+    }
+
     fn set_mode(&mut self, mode: Mode, caller_uid: u32) -> Result<(), ControlError> {
         self.response.set_mode(mode, caller_uid)
     }
@@ -203,6 +210,9 @@ mod tests {
             Ok(1)
         }
         fn unblock(&mut self, _: Cidr, _: u32) -> Result<bool, ControlError> {
+            Ok(false)
+        }
+        fn revert(&mut self, _: i64, _: u32) -> Result<bool, ControlError> {
             Ok(false)
         }
         fn set_mode(&mut self, mode: Mode, _: u32) -> Result<(), ControlError> {

@@ -74,6 +74,15 @@ impl ResponseControl for PipelineControl {
         .map_err(ControlError::failed)
     }
 
+    fn revert(&mut self, id: i64, caller_uid: u32) -> Result<bool, ControlError> {
+        self.call(|reply| Control::Revert {
+            id,
+            caller_uid,
+            reply,
+        })?
+        .map_err(ControlError::failed)
+    }
+
     fn set_mode(&mut self, mode: Mode, _caller_uid: u32) -> Result<(), ControlError> {
         self.call(|reply| Control::SetMode { mode, reply })?
             .map_err(ControlError::failed)

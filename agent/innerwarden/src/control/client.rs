@@ -69,6 +69,7 @@ pub trait Agent1Client {
     fn list_actions(&self, limit: u32) -> zbus::Result<String>;
     fn block(&self, address: &str, ttl_secs: u64, reason: &str) -> zbus::Result<i64>;
     fn unblock(&self, address: &str) -> zbus::Result<bool>;
+    fn revert(&self, action_id: i64) -> zbus::Result<bool>;
     fn set_mode(&self, mode: &str) -> zbus::Result<()>;
     fn get_mode(&self) -> zbus::Result<String>;
     fn verify_audit(&self) -> zbus::Result<String>;

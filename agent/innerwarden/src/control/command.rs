@@ -42,6 +42,11 @@ pub enum Command {
         caller: Caller,
         reply: Reply<bool>,
     },
+    Revert {
+        id: i64,
+        caller: Caller,
+        reply: Reply<bool>,
+    },
     SetMode {
         mode: Mode,
         caller: Caller,
@@ -117,6 +122,16 @@ impl<B: ControlBackend> ControlLoop<B> {
                         self.backend.unblock(target, uid)
                     }
                     Err(e) => Err(denied(e, "Unblock")),
+                };
+                drop(reply.send(res));
+            }
+            Command::Revert { id, caller, reply } => {
+                let res = match self.auth.require_admin(&caller).await {
+                    Ok(uid) => {
+                        tracing::info!(id, caller_uid = uid, "control: revert");
+                        self.backend.revert(id, uid)
+                    }
+                    Err(e) => Err(denied(e, "Revert")),
                 };
                 drop(reply.send(res));
             }

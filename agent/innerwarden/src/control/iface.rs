@@ -166,6 +166,23 @@ impl Agent1 {
         .await
     }
 
+    /// Undo one action of the ledger (by the id `ListActions` shows) before its TTL. Returns
+    /// false if it was not in force. A kill cannot be undone. Root or the admin group only.
+    async fn revert(
+        &self,
+        action_id: i64,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<bool, Agent1Error> {
+        let caller = caller(conn, &hdr);
+        self.ask(|reply| Command::Revert {
+            id: action_id,
+            caller,
+            reply,
+        })
+        .await
+    }
+
     /// Switch between "dry_run" and "enforce". Root or the admin group only.
     async fn set_mode(
         &self,

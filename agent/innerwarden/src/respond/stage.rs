@@ -300,6 +300,43 @@ impl ResponseStage {
         Ok(lifted)
     }
 
+    /// Undo one action of the ledger before its TTL (`innerwarden revert ID`): thaw and restore a
+    /// quarantined unit, lift a throttle, an exec deny, a block or a rate limit. False when the
+    /// action is not in force (already expired or reverted, dry-run, or unknown); an error for
+    /// a kill, which cannot be undone.
+    pub fn revert(
+        &mut self,
+        id: i64,
+        caller_uid: u32,
+        store: &Store,
+        audit: &mut dyn AuditWrite,
+    ) -> anyhow::Result<bool> {
+        if let Some(row) = store.action(id)?
+            && matches!(row.action, Action::Kill { .. })
+        {
+            anyhow::bail!("action {id} is a kill: a killed process cannot be brought back");
+        }
+        let Some(row) = store
+            .active_actions(Utc::now())?
+            .into_iter()
+            .find(|r| r.id == id)
+        else {
+            return Ok(false);
+        };
+        let applied = self
+            .responders
+            .revert_with(&row.action, row.applied_detail.as_deref())
+            .map(|a| a.detail)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        store.set_action_state(row.id, ActionState::Reverted)?;
+        audit.audit(
+            AuditKind::ActionReverted,
+            json!({"action_id": row.id, "action": row.action, "reason": "operator",
+                   "caller_uid": caller_uid, "by": applied}),
+        )?;
+        Ok(true)
+    }
+
     /// The slow loop's part: revert what is due (where the kernel does not), mark what the
     /// kernel expired, and let responders restore what went missing. Each step is audited.
     pub fn maintain(
@@ -485,6 +522,75 @@ mod tests {
         stage
             .maintain(&store, &mut audit, Utc::now())
             .expect("maintain");
+        assert_eq!(seen.lock().expect("lock").len(), 1);
+    }
+
+    #[test]
+    fn an_operator_reverts_one_action_by_id_and_a_kill_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path().join("s.db")).expect("store");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut responders = Responders::default();
+        responders.push(Box::new(Fake(Arc::clone(&seen))));
+        let mut stage = ResponseStage::new(ResponseConfig::default(), responders);
+        let throttle = Action::Throttle {
+            unit: "web.service".into(),
+            cpu_percent: 10,
+            ttl_secs: 3600,
+        };
+        let id = store
+            .insert_action(
+                None,
+                &throttle,
+                false,
+                ActionState::Planned,
+                None,
+                "t",
+                Utc::now(),
+            )
+            .expect("insert");
+        store.set_action_applied(id, "undo-me").expect("applied");
+        let kill = Action::Kill {
+            pid: 4242,
+            start_ns: 1,
+            exe: "/tmp/x".into(),
+            tree: false,
+        };
+        let kill_id = store
+            .insert_action(
+                None,
+                &kill,
+                false,
+                ActionState::Planned,
+                None,
+                "t",
+                Utc::now(),
+            )
+            .expect("insert");
+        store
+            .set_action_applied(kill_id, "killed")
+            .expect("applied");
+        let mut audit = Audit::default();
+
+        assert!(stage.revert(id, 0, &store, &mut audit).expect("revert"));
+        assert_eq!(
+            seen.lock().expect("lock").as_slice(),
+            &[Some("undo-me".to_owned())]
+        );
+        let reverted = audit
+            .0
+            .iter()
+            .find(|(k, _)| *k == AuditKind::ActionReverted)
+            .expect("audited");
+        assert_eq!(reverted.1["reason"], "operator");
+        assert_eq!(reverted.1["action_id"], id);
+        // Not in force any more, and an unknown id: nothing to do.
+        assert!(!stage.revert(id, 0, &store, &mut audit).expect("again"));
+        assert!(!stage.revert(9999, 0, &store, &mut audit).expect("unknown"));
+        let err = stage
+            .revert(kill_id, 0, &store, &mut audit)
+            .expect_err("a kill has no undo");
+        assert!(err.to_string().contains("kill"), "{err}");
         assert_eq!(seen.lock().expect("lock").len(), 1);
     }
 }

@@ -265,6 +265,11 @@ impl Store {
     }
 
     /// The newest `limit` actions, newest first.
+    /// One action by id, whatever its state.
+    pub fn action(&self, id: i64) -> Result<Option<ActionRow>, StoreError> {
+        Ok(self.query("id = ?1", params![id])?.into_iter().next())
+    }
+
     pub fn list_actions(&self, limit: usize) -> Result<Vec<ActionRow>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.query("1 ORDER BY id DESC LIMIT ?1", params![limit])

@@ -108,6 +108,7 @@ pub struct MemState {
     pub mode: Mode,
     pub blocks: Vec<BlockRequest>,
     pub unblocks: Vec<(Cidr, u32)>,
+    pub reverts: Vec<(i64, u32)>,
     pub mode_changes: Vec<(Mode, u32)>,
 }
 
@@ -182,6 +183,21 @@ impl ControlBackend for MemBackend {
         let before = st.blocks.len();
         st.blocks.retain(|b| b.target != target);
         Ok(st.blocks.len() != before)
+    }
+
+    fn revert(&mut self, id: i64, caller_uid: u32) -> Result<bool, ControlError> {
+        let mut st = self.state();
+        st.reverts.push((id, caller_uid));
+        let idx = usize::try_from(id - 1)
+            .ok()
+            .filter(|i| *i < st.blocks.len());
+        Ok(match idx {
+            Some(i) => {
+                st.blocks.remove(i);
+                true
+            }
+            None => false,
+        })
     }
 
     fn set_mode(&mut self, mode: Mode, caller_uid: u32) -> Result<(), ControlError> {

@@ -33,7 +33,7 @@ use self::elements::ElementSpec;
 use self::ruleset::{METER_V4, METER_V6, TABLE};
 use super::{Applied, RespondError, Responder};
 
-pub use self::ruleset::render_ruleset;
+pub use self::ruleset::{render_ruleset, render_ruleset_with};
 
 /// Errors of the nftables responder.
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +108,8 @@ pub struct NftResponder {
     /// False until the first [`Responder::maintain`]: the first one after start re-adds every
     /// active element even though `setup` has just created the (empty) table.
     reasserted: bool,
+    /// New connections per minute per rate-limited source, written into the rule.
+    per_minute: u32,
 }
 
 impl NftResponder {
@@ -117,12 +119,24 @@ impl NftResponder {
             backend,
             netlink: None,
             reasserted: false,
+            per_minute: ruleset::default_rate_per_minute(),
         }
+    }
+
+    /// The rate limit written into the rule (`response.rate_limit_per_minute`).
+    pub fn with_rate(mut self, per_minute: u32) -> NftResponder {
+        self.per_minute = per_minute.max(1);
+        self
     }
 
     /// [`new`](Self::new) then [`ensure_table`](Self::ensure_table).
     pub fn setup(backend: Backend) -> Result<NftResponder, NftError> {
-        let r = NftResponder::new(backend);
+        Self::setup_with_rate(backend, ruleset::default_rate_per_minute())
+    }
+
+    /// [`setup`](Self::setup) with the configured rate limit.
+    pub fn setup_with_rate(backend: Backend, per_minute: u32) -> Result<NftResponder, NftError> {
+        let r = NftResponder::new(backend).with_rate(per_minute);
         r.ensure_table()?;
         Ok(r)
     }
@@ -136,7 +150,8 @@ impl NftResponder {
     /// Idempotent; elements already in the sets are kept.
     pub fn ensure_table(&self) -> Result<(), NftError> {
         let with_meters = !self.meters_present()?;
-        let doc = ruleset::setup_batch(with_meters).map_err(|source| NftError::Json { source })?;
+        let doc = ruleset::setup_batch(with_meters, self.per_minute)
+            .map_err(|source| NftError::Json { source })?;
         elements::run_json("setting up the table", &doc)?;
         Ok(())
     }
@@ -260,11 +275,41 @@ impl NftResponder {
     /// re-add every active action with the TTL it has left (callers pass `ttl_secs` already
     /// reduced to the remaining time; actions with none left are skipped). One transaction for
     /// all; if it fails (say one conflicting interval) each is retried on its own.
+    /// How many of the ledger's active blocks and rate limits are missing from the kernel's
+    /// sets (also counts a missing drop rule as missing everything). One `nft -j list table`.
+    pub fn missing_elements(&self, active: &[Action]) -> Result<usize, NftError> {
+        let out = elements::run(
+            "listing the table",
+            &["-j", "list", "table", "inet", TABLE],
+            None,
+        )?;
+        let doc: serde_json::Value =
+            serde_json::from_str(&out).map_err(|source| NftError::Json { source })?;
+        let (present, rules) = ruleset::count_elements(&doc);
+        let mut expected: std::collections::HashMap<&'static str, usize> = Default::default();
+        for a in active {
+            if let Ok(Some(spec)) = ElementSpec::from_action(a) {
+                *expected.entry(spec.set.as_str()).or_default() += 1;
+            }
+        }
+        let total: usize = expected.values().sum();
+        if rules < ruleset::INPUT_RULES {
+            return Ok(total.max(1));
+        }
+        Ok(expected
+            .iter()
+            .map(|(set, n)| n.saturating_sub(present.get(*set).copied().unwrap_or(0)))
+            .sum())
+    }
+
     pub fn reassert(&mut self, active: &[Action]) -> Result<ReassertReport, NftError> {
         let mut report = ReassertReport::default();
         if !self.table_present() {
             self.ensure_table()?;
             report.recreated_table = true;
+        } else if self.missing_elements(&[])? > 0 {
+            // The drop rules are gone (a chain flushed by hand): rewrite them.
+            self.ensure_table()?;
         }
         let live: Vec<Action> = active
             .iter()
@@ -310,10 +355,10 @@ impl Responder for NftResponder {
             spec.timeout_secs
         );
         if let Action::RateLimit { per_minute, .. } = action {
-            // The sets hold addresses only: the rate is the ruleset's.
+            // The sets hold addresses only: the rate is the rule's, set from the config.
             detail.push_str(&format!(
                 " (limit {}/minute per source; asked {per_minute}/minute)",
-                ruleset::RATELIMIT_PER_MINUTE
+                self.per_minute
             ));
         }
         Ok(Applied { detail })
@@ -343,10 +388,25 @@ impl Responder for NftResponder {
     fn maintain(&mut self, active: &[Action]) -> Option<String> {
         let first = !self.reasserted;
         self.reasserted = true;
+        let mut emptied = false;
         if !first && self.table_present() {
-            return None;
+            // Present, but maybe recreated empty (an nftables reload of a configuration that
+            // declares the table, as the NixOS module does) or with elements deleted by hand.
+            match self.missing_elements(active) {
+                Ok(0) => return None,
+                Ok(_) => emptied = true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not list the nftables table");
+                    return None;
+                }
+            }
         }
         Some(match self.reassert(active) {
+            Ok(r) if emptied => format!(
+                "nftables table had lost elements (reloaded or edited): {} restored, {} failed",
+                r.restored,
+                r.failed.len()
+            ),
             Ok(r) if first && !r.recreated_table && r.restored == 0 && r.failed.is_empty() => {
                 return None;
             }

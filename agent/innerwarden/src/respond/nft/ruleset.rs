@@ -27,11 +27,46 @@ use serde_json::{Value, json};
 pub const TABLE: &str = "innerwarden";
 /// Priority of both base chains: before the usual `filter` (0) chains, so a block wins.
 pub const CHAIN_PRIORITY: i32 = -10;
-/// New connections per minute allowed from a rate-limited source (burst: nft's default, 5).
+/// New connections per minute allowed from a rate-limited source by default (burst: nft's
+/// default, 5): `response.rate_limit_per_minute`'s default.
 ///
-/// One rate for the whole ruleset: nft sets hold addresses, not per-element rates; the ledger
-/// keeps the rate a decision asked for.
-pub const RATELIMIT_PER_MINUTE: u32 = 30;
+/// One rate for the whole ruleset, written into the rule when the table is set up from
+/// `response.rate_limit_per_minute`: nft sets hold addresses, not per-element rates. The meter
+/// counts each source separately.
+pub fn default_rate_per_minute() -> u32 {
+    innerwarden_core::decide::config::ResponseConfig::default().rate_limit_per_minute
+}
+/// Rules the input chain holds (block v4/v6, rate limit v4/v6).
+pub const INPUT_RULES: usize = 4;
+
+/// From `nft -j list table inet innerwarden`: elements per set name, and rules in the input
+/// chain.
+pub fn count_elements(doc: &Value) -> (std::collections::HashMap<String, usize>, usize) {
+    let mut sets = std::collections::HashMap::new();
+    let mut input_rules = 0;
+    let items = doc
+        .get("nftables")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for item in items {
+        if let Some(set) = item.get("set") {
+            let name = set.get("name").and_then(Value::as_str).unwrap_or_default();
+            let n = set
+                .get("elem")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            sets.insert(name.to_owned(), n);
+        }
+        if let Some(rule) = item.get("rule")
+            && rule.get("chain").and_then(Value::as_str) == Some("input")
+        {
+            input_rules += 1;
+        }
+    }
+    (sets, input_rules)
+}
+
 /// Size and idle timeout of the per-source meters.
 const METER_SIZE: u32 = 65535;
 const METER_TIMEOUT_SECS: u32 = 60;
@@ -152,7 +187,7 @@ fn rule(chain: &'static str, expr: Vec<Statement<'static>>) -> NfListObject<'sta
 }
 
 /// The setup transaction. `with_meters`: also declare the meter sets (first creation only).
-pub fn setup_batch(with_meters: bool) -> Result<Value, serde_json::Error> {
+pub fn setup_batch(with_meters: bool, per_minute: u32) -> Result<Value, serde_json::Error> {
     let mut b = Batch::new();
     b.add(NfListObject::Table(Table {
         family: NfFamily::INet,
@@ -211,13 +246,13 @@ pub fn setup_batch(with_meters: bool) -> Result<Value, serde_json::Error> {
         ));
     }
     let mut v = serde_json::to_value(b.to_nftables())?;
-    patch_meter_statements(&mut v);
+    patch_meter_statements(&mut v, per_minute);
     Ok(v)
 }
 
 /// Give every `set` statement that updates a meter its `limit rate over N/minute` statement
 /// (nft JSON: `"stmt": [{"limit": ...}]`), which the crate's schema cannot express.
-fn patch_meter_statements(v: &mut Value) {
+fn patch_meter_statements(v: &mut Value, per_minute: u32) {
     match v {
         Value::Object(map) => {
             let is_meter = map
@@ -227,12 +262,15 @@ fn patch_meter_statements(v: &mut Value) {
             if is_meter && map.contains_key("op") {
                 map.insert(
                     "stmt".to_owned(),
-                    json!([{"limit": {"rate": RATELIMIT_PER_MINUTE, "per": "minute", "inv": true}}]),
+                    json!([{"limit": {"rate": per_minute, "per": "minute", "inv": true}}]),
                 );
             }
-            map.values_mut().for_each(patch_meter_statements);
+            map.values_mut()
+                .for_each(|v| patch_meter_statements(v, per_minute));
         }
-        Value::Array(a) => a.iter_mut().for_each(patch_meter_statements),
+        Value::Array(a) => a
+            .iter_mut()
+            .for_each(|v| patch_meter_statements(v, per_minute)),
         _ => {}
     }
 }
@@ -240,6 +278,11 @@ fn patch_meter_statements(v: &mut Value) {
 /// The ruleset as nft text, for `nft -f` (idempotent like the JSON transaction: the chains are
 /// declared, flushed, then filled; elements already in the sets are kept).
 pub fn render_ruleset() -> String {
+    render_ruleset_with(default_rate_per_minute())
+}
+
+/// [`render_ruleset`] with a rate limit of `per_minute` new connections per source.
+pub fn render_ruleset_with(per_minute: u32) -> String {
     let mut s = String::new();
     s.push_str(
         "#!/usr/sbin/nft -f\n\
@@ -289,7 +332,7 @@ pub fn render_ruleset() -> String {
     ] {
         let p = proto(v6);
         s.push_str(&format!(
-            "\t\t{p} saddr @{} ct state new update @{meter} {{ {p} saddr limit rate over {RATELIMIT_PER_MINUTE}/minute }} drop\n",
+            "\t\t{p} saddr @{} ct state new update @{meter} {{ {p} saddr limit rate over {per_minute}/minute }} drop\n",
             set.as_str()
         ));
     }
@@ -305,7 +348,7 @@ mod tests {
 
     #[test]
     fn setup_transaction_patches_the_meter_limit_and_skips_existing_meters() {
-        let v = setup_batch(true).unwrap();
+        let v = setup_batch(true, 30).unwrap();
         let text = v.to_string();
         assert!(
             text.contains(r#""stmt":[{"limit":{"inv":true,"per":"minute","rate":30}}]"#),
@@ -317,7 +360,7 @@ mod tests {
             "both chains are flushed"
         );
         assert!(text.contains(METER_V4) && text.contains(r#""name":"rl_meter_v6""#));
-        let again = setup_batch(false).unwrap().to_string();
+        let again = setup_batch(false, 30).unwrap().to_string();
         assert!(
             !again.contains(r#""name":"rl_meter_v4""#),
             "meters are declared once"
@@ -327,12 +370,32 @@ mod tests {
 
     #[test]
     fn text_and_json_agree_on_names_and_priority() {
-        let text = render_ruleset();
-        let json = setup_batch(true).unwrap().to_string();
+        let text = render_ruleset_with(30);
+        let json = setup_batch(true, 30).unwrap().to_string();
         for set in ALL_SETS {
             assert!(text.contains(&format!("set {} {{", set.as_str())));
             assert!(json.contains(&format!(r#""name":"{}""#, set.as_str())));
         }
         assert!(text.contains("priority -10;") && json.contains(r#""prio":-10"#));
+    }
+
+    #[test]
+    fn counts_elements_per_set_and_input_rules_from_nft_json() {
+        let doc = json!({"nftables": [
+            {"metainfo": {"json_schema_version": 1}},
+            {"table": {"family": "inet", "name": "innerwarden"}},
+            {"set": {"name": "block_v4", "elem": [
+                {"elem": {"val": "10.0.0.1", "timeout": 60, "expires": 59}},
+                {"elem": {"val": {"prefix": {"addr": "10.1.0.0", "len": 16}}, "timeout": 30}}
+            ]}},
+            {"set": {"name": "block_v6"}},
+            {"rule": {"chain": "input"}}, {"rule": {"chain": "input"}},
+            {"rule": {"chain": "forward"}}
+        ]});
+        let (sets, rules) = count_elements(&doc);
+        assert_eq!(sets.get("block_v4"), Some(&2));
+        assert_eq!(sets.get("block_v6"), Some(&0));
+        assert_eq!(rules, 2);
+        assert_eq!(count_elements(&json!({})), (Default::default(), 0));
     }
 }
