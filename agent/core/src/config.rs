@@ -76,6 +76,28 @@ pub struct SensorsConfig {
     pub ebpf: EbpfSensorConfig,
     pub journald: JournaldSensorConfig,
     pub authlog: AuthlogSensorConfig,
+    pub inotify: InotifySensorConfig,
+}
+
+/// The inotify fallback for file events: watches `sensors.ebpf.watch_paths` and the homes under
+/// `sensors.ebpf.home_paths` when the kernel sensor is unavailable (disabled, no object, or it
+/// failed to start). Its events have source `inotify` and pid 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InotifySensorConfig {
+    /// Run the fallback when the eBPF sensor is not running. Default true.
+    pub enabled: bool,
+    /// Directories watched at most (one inotify watch each). Default 8192.
+    pub max_watches: usize,
+}
+
+impl Default for InotifySensorConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_watches: 8192,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,10 +105,25 @@ pub struct SensorsConfig {
 pub struct EbpfSensorConfig {
     /// Load the kernel sensors. Default true.
     pub enabled: bool,
-    /// Path prefixes whose opens for writing are reported (at most 16, each under 64 bytes).
+    /// Path prefixes whose opens for writing and file changes (unlink, rename, truncate,
+    /// chmod, chown, link) are reported (at most 16, each under 64 bytes). The defaults cover
+    /// the persistence locations: all of /etc (cron, systemd units, profile and bash.bashrc,
+    /// ld.so.preload, sudoers, pam.d, update-motd.d, rc.local), root's crontabs, vendor unit
+    /// directories, /usr/local binaries, root's .ssh and /boot.
     pub watch_paths: Vec<String>,
+    /// Home directory roots (at most 16, each under 64 bytes): under them only the persistence
+    /// files of a home are reported (`.ssh/`, shell rc files, `.config/systemd/user/`,
+    /// `.config/autostart/`); the kernel matches the prefix and the agent filters the rest.
+    pub home_paths: Vec<String>,
+    /// Sensitive path prefixes whose read-only opens are reported as `file_read` (at most 64,
+    /// each under 64 bytes). SSH public keys (`*.pub`) are dropped.
+    pub read_paths: Vec<String>,
     /// Ring buffer size in bytes (a power of two, multiple of the page size). Default 8 MiB.
     pub ring_buffer_bytes: u32,
+    /// BPF-LSM self-protection: deny ptrace of the agent and SIGKILL/SIGSTOP/SIGTERM to it
+    /// from any process but PID 1 (systemd). Needs `bpf` in the kernel's active LSMs; where
+    /// the kernel refuses it, `innerwarden status` says why. Default true.
+    pub self_protect: bool,
 }
 
 impl Default for EbpfSensorConfig {
@@ -97,12 +134,32 @@ impl Default for EbpfSensorConfig {
                 "/etc/",
                 "/root/.ssh/",
                 "/var/spool/cron/",
-                "/usr/lib/systemd/system/",
+                "/usr/lib/systemd/",
+                "/lib/systemd/",
                 "/usr/local/bin/",
+                "/usr/local/sbin/",
+                "/boot/",
+            ]
+            .map(String::from)
+            .to_vec(),
+            home_paths: ["/home/", "/root/"].map(String::from).to_vec(),
+            read_paths: [
+                "/etc/shadow",
+                "/etc/gshadow",
+                "/etc/security/opasswd",
+                "/etc/ssh/ssh_host_",
+                "/etc/krb5.keytab",
+                "/root/.ssh/",
+                "/root/.aws/",
+                "/root/.docker/config.json",
+                "/root/.kube/",
+                "/root/.gnupg/",
+                "/var/lib/sss/secrets/",
             ]
             .map(String::from)
             .to_vec(),
             ring_buffer_bytes: 8 << 20,
+            self_protect: true,
         }
     }
 }
@@ -316,18 +373,23 @@ impl Config {
             return bad("agent.event_queue", "must be at least 64");
         }
         let e = &self.sensors.ebpf;
-        if e.watch_paths.len() > 16 {
-            return bad("sensors.ebpf.watch_paths", "at most 16 prefixes");
+        for (key, list, max) in [
+            ("sensors.ebpf.watch_paths", &e.watch_paths, 16),
+            ("sensors.ebpf.home_paths", &e.home_paths, 16),
+            ("sensors.ebpf.read_paths", &e.read_paths, 64),
+        ] {
+            if list.len() > max {
+                return bad(key, format!("at most {max} prefixes"));
+            }
+            if let Some(p) = list.iter().find(|p| !p.starts_with('/') || p.len() >= 64) {
+                return bad(
+                    key,
+                    format!("{p:?} must be absolute and shorter than 64 bytes"),
+                );
+            }
         }
-        if let Some(p) = e
-            .watch_paths
-            .iter()
-            .find(|p| !p.starts_with('/') || p.len() >= 64)
-        {
-            return bad(
-                "sensors.ebpf.watch_paths",
-                format!("{p:?} must be absolute and shorter than 64 bytes"),
-            );
+        if self.sensors.inotify.max_watches == 0 {
+            return bad("sensors.inotify.max_watches", "must be at least 1");
         }
         if !e.ring_buffer_bytes.is_power_of_two() || e.ring_buffer_bytes < 4096 {
             return bad(
@@ -432,6 +494,23 @@ mod tests {
         let err =
             Config::load_checked("[agent]\nstate_dir = \"relative\"\n").expect_err("relative");
         assert!(err.to_string().contains("agent.state_dir"));
+    }
+
+    #[test]
+    fn sensor_path_lists_are_checked_and_named() {
+        let err = Config::load_checked("[sensors.ebpf]\nread_paths = [\"etc/shadow\"]\n")
+            .expect_err("relative");
+        assert!(err.to_string().contains("sensors.ebpf.read_paths"), "{err}");
+        let long = format!("[sensors.ebpf]\nhome_paths = [\"/{}\"]\n", "h".repeat(70));
+        let err = Config::load_checked(&long).expect_err("too long");
+        assert!(err.to_string().contains("sensors.ebpf.home_paths"), "{err}");
+        let err = Config::load_checked("[sensors.inotify]\nmax_watches = 0\n").expect_err("zero");
+        assert!(
+            err.to_string().contains("sensors.inotify.max_watches"),
+            "{err}"
+        );
+        let ok = Config::load_checked("[sensors.ebpf]\nhome_paths = []\nread_paths = []\n");
+        assert!(ok.is_ok(), "empty lists switch the feature off");
     }
 }
 

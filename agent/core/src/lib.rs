@@ -13,6 +13,7 @@
 //! - [`finding`]: findings and the incidents that group them.
 //! - [`audit`]: the hash-chained audit record format, checkpoints and verification.
 //! - [`config`]: the TOML configuration, validated into checked types.
+//! - [`persistence`]: which paths in a home are persistence files (kernel decoder, inotify).
 //! - [`engine`]: the per-event step (enrich → detect → group) the live pipeline and replay share.
 
 pub mod audit;
@@ -23,6 +24,7 @@ pub mod detect;
 pub mod engine;
 pub mod event;
 pub mod finding;
+pub mod persistence;
 pub mod proctable;
 pub mod qa;
 pub mod replay;

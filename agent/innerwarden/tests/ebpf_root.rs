@@ -6,76 +6,13 @@
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener, TcpStream};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use innerwarden::channel::{self, CountedSender};
-use innerwarden::sensor::ebpf::{EbpfConfig, EbpfSensor, embedded_object};
-use innerwarden_core::event::{Event, EventKind, LossPoint};
-use tokio::sync::mpsc::Receiver;
+use innerwarden::sensor::ebpf::EbpfConfig;
+use innerwarden_core::event::{EventKind, LossPoint};
 
-fn skip_reason() -> Option<&'static str> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("not root (loading eBPF programs needs CAP_BPF + CAP_PERFMON)");
-    }
-    if embedded_object().is_none() {
-        return Some("eBPF object not built into this binary (run scripts/build-ebpf.sh)");
-    }
-    None
-}
-
-macro_rules! require_root_and_object {
-    () => {
-        if let Some(why) = skip_reason() {
-            println!("skipped: {why}");
-            return;
-        }
-    };
-}
-
-fn start(config: EbpfConfig) -> (EbpfSensor, Receiver<Event>, CountedSender<Event>) {
-    let (tx, rx) = channel::bounded("test_events", 1 << 16);
-    let (sensor, statuses) = EbpfSensor::start(config, tx.clone()).expect("sensor starts");
-    for s in &statuses {
-        println!(
-            "{} {} attached={} {:?}",
-            s.name, s.hook, s.attached, s.error
-        );
-    }
-    for core in [
-        "sched_process_exec",
-        "sys_enter_execve",
-        "sched_process_fork",
-        "inet_sock_set_state",
-        "sys_enter_openat",
-    ] {
-        assert!(
-            statuses.iter().any(|s| s.name == core && s.attached),
-            "{core} not attached: {statuses:?}"
-        );
-    }
-    (sensor, rx, tx)
-}
-
-/// Receive until `pick` returns a value or `timeout` passes.
-fn wait_for<T>(
-    rx: &mut Receiver<Event>,
-    timeout: Duration,
-    mut pick: impl FnMut(&Event) -> Option<T>,
-) -> Option<T> {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        match rx.try_recv() {
-            Ok(ev) => {
-                if let Some(v) = pick(&ev) {
-                    return Some(v);
-                }
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(5)),
-        }
-    }
-    None
-}
+mod ebpf_common;
+use ebpf_common::{start, wait_for};
 
 #[test]
 fn exec_arrives_with_full_argv_fork_and_exit() {

@@ -68,3 +68,22 @@ pub const fn kernel_dev(st_dev: u64) -> u32 {
     let minor = (st_dev & 0xff) | ((st_dev >> 12) & !0xff);
     ((major << 20) | (minor & 0xfffff)) as u32
 }
+
+/// Kernel struct offsets for the self-protection LSM programs, from the running kernel's BTF,
+/// set as the global [`crate::GLOBAL_GUARD_LAYOUT`] at load.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuardLayout {
+    /// `struct task_struct.tgid` (`pid_t`).
+    pub task_tgid: u32,
+    pub _pad: u32,
+}
+const _: () = assert!(core::mem::size_of::<GuardLayout>() == 8);
+
+impl GuardLayout {
+    /// All zero: the programs deny nothing until userspace sets real offsets.
+    pub const UNSET: GuardLayout = GuardLayout {
+        task_tgid: 0,
+        _pad: 0,
+    };
+}

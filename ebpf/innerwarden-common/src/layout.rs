@@ -32,7 +32,8 @@ pub struct TpLayout {
     pub sk_daddr: u32,
     pub sk_saddr_v6: u32,
     pub sk_daddr_v6: u32,
-    pub _pad: u32,
+    /// `module/module_load`: `__data_loc char[] name`.
+    pub module_name: u32,
 }
 const _: () = assert!(core::mem::size_of::<TpLayout>() == 72);
 
@@ -56,7 +57,7 @@ impl TpLayout {
         sk_daddr: 36,
         sk_saddr_v6: 40,
         sk_daddr_v6: 56,
-        _pad: 0,
+        module_name: 12,
     };
 }
 

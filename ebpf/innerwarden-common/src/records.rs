@@ -1,6 +1,10 @@
 //! The ring-buffer records. All integers are native-endian (the kernel's), except addresses,
 //! which are network-order bytes as the kernel stores them.
 
+use crate::sys::{
+    BpfLoadRecord, CredRecord, FdDupRecord, FileChangeRecord, MemExecRecord, MemfdRecord,
+    ModuleRecord, MountRecord, NamespaceRecord, PtraceRecord, SignalRecord,
+};
 use crate::{ARGV_CAP, PATH_LEN, TASK_COMM_LEN};
 
 /// Record kind ids, grouped by domain with gaps for growth. Never renumber: add.
@@ -11,25 +15,74 @@ pub enum Kind {
     Exec = 100,
     Fork = 101,
     Exit = 102,
+    Ptrace = 103,
+    CredChange = 104,
+    MemfdCreate = 105,
+    FdDup = 106,
+    MemExec = 107,
+    Signal = 108,
     // Network 200..
     TcpConnect = 200,
     TcpAccept = 201,
     TcpListen = 202,
     // File 300..
     FileOpenWrite = 300,
+    /// A read-only open of a watched sensitive path; written as a [`FileRecord`].
+    FileRead = 301,
+    FileChange = 302,
+    // System 400..
+    Mount = 400,
+    Namespace = 401,
+    BpfLoad = 402,
+    ModuleLoad = 403,
     // 900.. is reserved for records the agent synthesises; the kernel never writes them.
 }
 
 impl Kind {
+    /// Every kind, in id order.
+    pub const ALL: [Kind; 19] = [
+        Kind::Exec,
+        Kind::Fork,
+        Kind::Exit,
+        Kind::Ptrace,
+        Kind::CredChange,
+        Kind::MemfdCreate,
+        Kind::FdDup,
+        Kind::MemExec,
+        Kind::Signal,
+        Kind::TcpConnect,
+        Kind::TcpAccept,
+        Kind::TcpListen,
+        Kind::FileOpenWrite,
+        Kind::FileRead,
+        Kind::FileChange,
+        Kind::Mount,
+        Kind::Namespace,
+        Kind::BpfLoad,
+        Kind::ModuleLoad,
+    ];
+
     pub const fn from_u32(v: u32) -> Option<Kind> {
         Some(match v {
             100 => Kind::Exec,
             101 => Kind::Fork,
             102 => Kind::Exit,
+            103 => Kind::Ptrace,
+            104 => Kind::CredChange,
+            105 => Kind::MemfdCreate,
+            106 => Kind::FdDup,
+            107 => Kind::MemExec,
+            108 => Kind::Signal,
             200 => Kind::TcpConnect,
             201 => Kind::TcpAccept,
             202 => Kind::TcpListen,
             300 => Kind::FileOpenWrite,
+            301 => Kind::FileRead,
+            302 => Kind::FileChange,
+            400 => Kind::Mount,
+            401 => Kind::Namespace,
+            402 => Kind::BpfLoad,
+            403 => Kind::ModuleLoad,
             _ => return None,
         })
     }
@@ -43,7 +96,18 @@ impl Kind {
             Kind::TcpConnect | Kind::TcpAccept | Kind::TcpListen => {
                 core::mem::size_of::<TcpRecord>()
             }
-            Kind::FileOpenWrite => core::mem::size_of::<FileRecord>(),
+            Kind::FileOpenWrite | Kind::FileRead => core::mem::size_of::<FileRecord>(),
+            Kind::Ptrace => core::mem::size_of::<PtraceRecord>(),
+            Kind::CredChange => core::mem::size_of::<CredRecord>(),
+            Kind::MemfdCreate => core::mem::size_of::<MemfdRecord>(),
+            Kind::FdDup => core::mem::size_of::<FdDupRecord>(),
+            Kind::MemExec => core::mem::size_of::<MemExecRecord>(),
+            Kind::Signal => core::mem::size_of::<SignalRecord>(),
+            Kind::FileChange => core::mem::size_of::<FileChangeRecord>(),
+            Kind::Mount => core::mem::size_of::<MountRecord>(),
+            Kind::Namespace => core::mem::size_of::<NamespaceRecord>(),
+            Kind::BpfLoad => core::mem::size_of::<BpfLoadRecord>(),
+            Kind::ModuleLoad => core::mem::size_of::<ModuleRecord>(),
         }
     }
 }
@@ -159,8 +223,17 @@ pub const AF_INET6: u16 = 10;
 
 /// [`FileRecord::pflags`]: the path was longer than [`PATH_LEN`].
 pub const FILE_PATH_TRUNCATED: u32 = 1;
+/// [`FileRecord::pflags`] and [`FileChangeRecord::pflags`]: the path matched only a home
+/// directory prefix (trie value [`PREFIX_HOME`]); the agent keeps it only for the persistence
+/// files of a home (`.ssh/`, shell rc files, user units).
+pub const FILE_HOME: u32 = 8;
+/// Watched-prefix trie value: report everything under the prefix.
+pub const PREFIX_ALL: u8 = 1;
+/// Watched-prefix trie value: a home directory root (see [`FILE_HOME`]).
+pub const PREFIX_HOME: u8 = 2;
 
-/// An open for writing (write, read-write, create or truncate) of a path under a watched prefix.
+/// An open for writing (write, read-write, create or truncate) of a path under a watched prefix
+/// ([`Kind::FileOpenWrite`]), or a read-only open of a watched sensitive path ([`Kind::FileRead`]).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FileRecord {
@@ -216,3 +289,29 @@ unsafe impl Plain for ForkRecord {}
 unsafe impl Plain for ExitRecord {}
 unsafe impl Plain for TcpRecord {}
 unsafe impl Plain for FileRecord {}
+unsafe impl Plain for PtraceRecord {}
+unsafe impl Plain for CredRecord {}
+unsafe impl Plain for MemfdRecord {}
+unsafe impl Plain for FdDupRecord {}
+unsafe impl Plain for MemExecRecord {}
+unsafe impl Plain for FileChangeRecord {}
+unsafe impl Plain for MountRecord {}
+unsafe impl Plain for NamespaceRecord {}
+unsafe impl Plain for BpfLoadRecord {}
+unsafe impl Plain for SignalRecord {}
+unsafe impl Plain for ModuleRecord {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips_and_is_a_multiple_of_eight() {
+        for k in Kind::ALL {
+            assert_eq!(Kind::from_u32(k as u32), Some(k));
+            // The ring buffer aligns records to 8 bytes; the decoder checks exact sizes.
+            assert_eq!(k.record_size() % 8, 0, "{k:?}");
+        }
+        assert_eq!(Kind::from_u32(999), None);
+    }
+}

@@ -15,9 +15,7 @@ use innerwarden_common::{
     EXEC_FILENAME_TRUNCATED, ExecRecord, Kind, PATH_LEN, Prog,
 };
 
-use crate::maps::{
-    EXEC_ARGS, EXEC_SCRATCH, Error, PARENTS, current_ids, fill_header, output, tp,
-};
+use crate::maps::{EXEC_ARGS, EXEC_SCRATCH, Error, PARENTS, current_ids, fill_header, output, tp};
 
 /// `syscalls/sys_enter_execve`: `execve(const char *filename, const char *const *argv,
 /// const char *const *envp)`; argv at offset 24. Kernel ≥ 4.7 (BPF tracepoints).
@@ -94,7 +92,8 @@ fn try_enter_exec(ctx: &TracePointContext, argv_offset: usize) -> Result<(), Err
         // Either the buffer filled up or ARGV_MAX_ARGS were read: truncated unless argv[n] is NULL.
         let n = rec.argc as usize & (ARGV_MAX_ARGS * 2 - 1);
         // SAFETY: as above.
-        let next: *const u8 = unsafe { bpf_probe_read_user(argv.wrapping_add(n)) }.unwrap_or(core::ptr::null());
+        let next: *const u8 =
+            unsafe { bpf_probe_read_user(argv.wrapping_add(n)) }.unwrap_or(core::ptr::null());
         if !next.is_null() {
             rec.flags |= EXEC_ARGV_TRUNCATED;
         }
@@ -123,16 +122,27 @@ fn try_sched_process_exec(ctx: &TracePointContext) -> Result<(), Error> {
     // SAFETY: a map value, valid for this program run (LRU eviction of our own key while we run
     // would only garble this one record, never memory safety: the kernel keeps the element).
     let rec = unsafe { &mut *rec };
-    fill_header(&mut rec.header, Kind::Exec, core::mem::size_of::<ExecRecord>());
+    fill_header(
+        &mut rec.header,
+        Kind::Exec,
+        core::mem::size_of::<ExecRecord>(),
+    );
     // SAFETY: map lookup of a plain u32 value.
     rec.ppid = unsafe { PARENTS.get(rec.header.pid) }.copied().unwrap_or(0);
 
     // SAFETY: as above.
     let loc: u32 = unsafe { ctx.read_at(tp!(exec_filename)) }.map_err(|_| Error::Read)?;
-    let src = ctx.as_ptr().cast::<u8>().wrapping_add((loc & 0xffff) as usize);
+    let src = ctx
+        .as_ptr()
+        .cast::<u8>()
+        .wrapping_add((loc & 0xffff) as usize);
     // SAFETY: the helper bounds the read to PATH_LEN and faults safely.
     let n = unsafe {
-        bpf_probe_read_kernel_str(rec.filename.as_mut_ptr().cast(), PATH_LEN as u32, src.cast())
+        bpf_probe_read_kernel_str(
+            rec.filename.as_mut_ptr().cast(),
+            PATH_LEN as u32,
+            src.cast(),
+        )
     };
     if n <= 0 {
         rec.filename[0] = 0;

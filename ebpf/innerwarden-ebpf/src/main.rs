@@ -11,18 +11,32 @@
 //! - [`exec`]: `sys_enter_execve[at]` captures argv per task; `sched_process_exec` emits.
 //! - [`process`]: fork (threads filtered via clone flags) and exit (exit code via exit_group).
 //! - [`net`]: `inet_sock_set_state` → connect, accept, listen.
-//! - [`file`]: `sys_enter_open*` for writing under a watched prefix (LPM trie).
+//! - [`file`]: `sys_enter_open*` for writing under a watched prefix (LPM trie), and read-only
+//!   opens of sensitive paths (a second trie).
+//! - [`change`]: unlink, rename, truncate, chmod, chown, link, symlink under a watched prefix;
+//!   chmod setting setuid/setgid anywhere.
+//! - [`task`]: ptrace (taking or writing a task), setuid family + capset, signals (filtered).
+//! - [`mem`]: memfd_create, executable anonymous/writable memory, dup2/dup3 onto stdio.
+//! - [`system`]: mount, unshare/setns, bpf(BPF_PROG_LOAD), module/module_load.
+//! - [`guard`]: BPF-LSM self-protection, `lsm/ptrace_access_check` and `lsm/task_kill`
+//!   denying ptrace of the agent and SIGKILL/SIGSTOP/SIGTERM to it from anyone but PID 1.
+//!   Loaded only by the agent's guard loader.
 //! - [`deny_exec`]: the one BPF-LSM program, `lsm/bprm_check_security`, denying exec of files
 //!   in `DENY_EXEC` until their kernel-enforced expiry. Loaded only by the agent's LsmResponder.
 #![no_std]
 #![no_main]
 
+mod change;
 mod deny_exec;
 mod exec;
 mod file;
+mod guard;
 mod maps;
+mod mem;
 mod net;
 mod process;
+mod system;
+mod task;
 
 /// GPL-compatible licence string: the `bpf_probe_read_*` helpers are GPL-only.
 #[unsafe(link_section = "license")]

@@ -6,11 +6,12 @@ use aya_ebpf::{
         bpf_get_current_uid_gid, bpf_ktime_get_boot_ns,
     },
     macros::map,
-    maps::{HashMap, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
 };
 use innerwarden_common::{
-    DEFAULT_RING_BYTES, DenyExecKey, DenyExecValue, ExecRecord, FileRecord, Header, Kind,
-    LsmLayout, PREFIX_LEN, PathPrefixKey, Prog, TASK_COMM_LEN, TpLayout,
+    DEFAULT_RING_BYTES, DenyExecKey, DenyExecValue, ExecRecord, FileChangeRecord, FileRecord,
+    GuardLayout, Header, Kind, LsmLayout, MemfdRecord, MountRecord, PREFIX_LEN, PathPrefixKey,
+    Prog, TASK_COMM_LEN, TpLayout,
 };
 
 /// The one ring buffer all records go to. Userspace may resize it at load.
@@ -24,6 +25,22 @@ pub static RESERVE_FAILURES: PerCpuArray<u64> = PerCpuArray::with_max_entries(Pr
 /// Watched path prefixes for file events, set by userspace. Value unused (always 1).
 #[map]
 pub static WATCHED_PREFIXES: LpmTrie<[u8; PREFIX_LEN], u8> = LpmTrie::with_max_entries(1024, 0);
+
+/// Sensitive path prefixes whose read-only opens are reported, set by userspace.
+#[map]
+pub static READ_PREFIXES: LpmTrie<[u8; PREFIX_LEN], u8> = LpmTrie::with_max_entries(256, 0);
+
+/// Per-CPU scratch for a file-change record and the prefix-lookup key.
+#[map]
+pub static CHANGE_SCRATCH: PerCpuArray<ChangeScratch> = PerCpuArray::with_max_entries(1, 0);
+
+/// Per-CPU scratch for a memfd record.
+#[map]
+pub static MEMFD_SCRATCH: PerCpuArray<MemfdRecord> = PerCpuArray::with_max_entries(1, 0);
+
+/// Per-CPU scratch for a mount record.
+#[map]
+pub static MOUNT_SCRATCH: PerCpuArray<MountRecord> = PerCpuArray::with_max_entries(1, 0);
 
 /// argv captured at `execve` entry, by thread id, until `sched_process_exec` emits it.
 #[map]
@@ -66,6 +83,33 @@ pub struct FileScratch {
     pub rec: FileRecord,
 }
 
+#[repr(C)]
+pub struct ChangeScratch {
+    pub key: PathPrefixKey,
+    pub _pad: u32,
+    pub rec: FileChangeRecord,
+}
+
+/// The agent's own pid (tgid), set by userspace at load: any signal to it is reported.
+#[unsafe(no_mangle)]
+pub static AGENT_TGID: u32 = 0;
+
+/// Read [`AGENT_TGID`]. Volatile so the compiler does not fold the zero in.
+#[inline(always)]
+pub fn agent_tgid() -> u32 {
+    // SAFETY: points at a static this program never writes.
+    unsafe { core::ptr::read_volatile(&raw const AGENT_TGID) }
+}
+
+/// The tgid the self-protection LSM programs guard (slot 0; 0 = nothing guarded). Set by the
+/// agent's guard loader; only those programs read it.
+#[map]
+pub static GUARDED_TGID: Array<u32> = Array::with_max_entries(1, 0);
+
+/// Kernel struct offsets for the self-protection programs, set from the kernel's BTF at load.
+#[unsafe(no_mangle)]
+pub static GUARD_LAYOUT: GuardLayout = GuardLayout::UNSET;
+
 /// Tracepoint field offsets, set by userspace from tracefs at load.
 #[unsafe(no_mangle)]
 pub static TP_LAYOUT: TpLayout = TpLayout::DEFAULT;
@@ -88,6 +132,14 @@ macro_rules! tp {
     };
 }
 pub(crate) use tp;
+
+/// The offset of a [`GuardLayout`] field, e.g. `guard_off!(task_tgid)`.
+macro_rules! guard_off {
+    ($field:ident) => {
+        crate::maps::layout_field(&raw const crate::maps::GUARD_LAYOUT.$field)
+    };
+}
+pub(crate) use guard_off;
 
 /// The offset of an [`LsmLayout`] field, e.g. `lsm_off!(bprm_file)`.
 macro_rules! lsm_off {

@@ -4,9 +4,7 @@
 use aya_ebpf::{helpers::bpf_probe_read_user, macros::tracepoint, programs::TracePointContext};
 use innerwarden_common::{EXIT_CODE_KNOWN, ExitRecord, ForkRecord, Header, Kind, Prog};
 
-use crate::maps::{
-    CLONE_FLAGS, EXIT_CODES, Error, PARENTS, current_ids, fill_header, output, tp,
-};
+use crate::maps::{CLONE_FLAGS, EXIT_CODES, Error, PARENTS, current_ids, fill_header, output, tp};
 
 /// `CLONE_THREAD` from `include/uapi/linux/sched.h`.
 const CLONE_THREAD: u64 = 0x0001_0000;
@@ -64,7 +62,11 @@ fn try_fork(ctx: &TracePointContext) -> Result<(), Error> {
         parent_pid: pid,
         child_pid: child,
     };
-    fill_header(&mut rec.header, Kind::Fork, core::mem::size_of::<ForkRecord>());
+    fill_header(
+        &mut rec.header,
+        Kind::Fork,
+        core::mem::size_of::<ForkRecord>(),
+    );
     output(Prog::Fork, &rec)
 }
 
@@ -104,7 +106,11 @@ fn try_exit(_ctx: &TracePointContext) -> Result<(), Error> {
         code: code.unwrap_or(0),
         flags: if code.is_some() { EXIT_CODE_KNOWN } else { 0 },
     };
-    fill_header(&mut rec.header, Kind::Exit, core::mem::size_of::<ExitRecord>());
+    fill_header(
+        &mut rec.header,
+        Kind::Exit,
+        core::mem::size_of::<ExitRecord>(),
+    );
     output(Prog::Exit, &rec)
 }
 

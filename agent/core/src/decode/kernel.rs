@@ -1,7 +1,8 @@
 //! The one decoder of kernel ring-buffer records (ABI in `innerwarden-common`) into [`Event`]s.
 //!
-//! Pure: the wall-clock offset comes in as a [`BootClock`] value that the sensor measured, so the
-//! same bytes always decode to the same event. Records are untrusted input as far as this code
+//! Pure: the wall-clock offset comes in as a [`BootClock`] value that the sensor measured, and
+//! the two facts only a live /proc knows (is a descriptor a socket, which pid a pidfd names) come
+//! through the [`ProcLookup`] seam, so the same bytes and answers always decode to the same event. Records are untrusted input as far as this code
 //! is concerned (a stale object, a mismatched build): every length is checked and nothing panics.
 //!
 //! TCP address convention: events use flow direction, `s*` = the side that initiated the
@@ -14,13 +15,16 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use chrono::{DateTime, Utc};
 use innerwarden_common::{
     AF_INET, AF_INET6, ARGV_CAP, EXEC_ARGV_MISSING, EXEC_ARGV_TRUNCATED, EXIT_CODE_KNOWN,
-    ExecRecord, ExitRecord, FileRecord, ForkRecord, Header, Kind, Plain, TCP_PROCESS_KNOWN,
-    TcpRecord,
+    ExecRecord, ExitRecord, FILE_HOME, FileRecord, ForkRecord, Header, Kind, Plain,
+    TCP_PROCESS_KNOWN, TcpRecord,
 };
 
 use crate::event::{
     Event, EventKind, Exec, Exit, FileWrite, Fork, Source, TcpConn, TcpListen, normalize_ip,
 };
+use crate::persistence::is_home_persistence;
+
+pub use super::kernel_sys::{NoProc, ProcLookup};
 
 /// Converts kernel boot-time nanoseconds (`CLOCK_BOOTTIME`, what `bpf_ktime_get_boot_ns`
 /// returns) to wall-clock time by a fixed offset measured at the edge.
@@ -72,10 +76,24 @@ pub enum DecodeError {
     BadFamily { family: u16 },
     #[error("boot timestamp {ts_boot_ns} ns is out of range")]
     Time { ts_boot_ns: u64 },
+    #[error("{kind:?} record has an unknown {field} value {value}")]
+    BadValue {
+        kind: Kind,
+        field: &'static str,
+        value: u64,
+    },
 }
 
 /// Decode one ring-buffer record into an [`Event`] with source [`Source::Ebpf`].
-pub fn decode(record: &[u8], clock: &BootClock) -> Result<Event, DecodeError> {
+///
+/// `Ok(None)` is a valid record that the userspace half of a kernel filter drops: a write or
+/// change under a home directory that is not a persistence file ([`FILE_HOME`]), or a read of a
+/// public key. `proc` answers the live questions of `fd_dup` and pidfd signals.
+pub fn decode(
+    record: &[u8],
+    clock: &BootClock,
+    proc: &dyn ProcLookup,
+) -> Result<Option<Event>, DecodeError> {
     let header = Header::read_from(record).ok_or(DecodeError::Short {
         len: record.len(),
         need: size_of::<Header>(),
@@ -125,16 +143,24 @@ pub fn decode(record: &[u8], clock: &BootClock) -> Result<Event, DecodeError> {
         }
         Kind::FileOpenWrite => {
             let r = FileRecord::read_from(record).ok_or_else(short)?;
+            let path = cstr(&r.path);
+            if r.pflags & FILE_HOME != 0 && !is_home_persistence(&path) {
+                return Ok(None);
+            }
             EventKind::FileWrite(FileWrite {
                 pid: r.header.pid,
                 uid: r.header.uid,
                 comm: cstr(&r.header.comm),
-                path: cstr(&r.path),
+                path,
                 flags: r.open_flags,
             })
         }
+        other => match super::kernel_sys::decode_sys(other, record, proc)? {
+            Some(kind) => kind,
+            None => return Ok(None),
+        },
     };
-    Ok(Event::new(ts, Source::Ebpf, kind))
+    Ok(Some(Event::new(ts, Source::Ebpf, kind)))
 }
 
 fn decode_exec(r: &ExecRecord) -> Result<EventKind, DecodeError> {
@@ -208,7 +234,7 @@ fn ip(family: u16, bytes: &[u8; 16]) -> Result<IpAddr, DecodeError> {
 }
 
 /// The bytes up to the first NUL (or all of them), as lossy UTF-8.
-fn cstr(bytes: &[u8]) -> String {
+pub(super) fn cstr(bytes: &[u8]) -> String {
     let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }

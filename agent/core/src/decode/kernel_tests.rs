@@ -3,11 +3,16 @@ use proptest::prelude::*;
 
 use super::*;
 
-const CLOCK: BootClock = BootClock {
+pub(super) const CLOCK: BootClock = BootClock {
     offset_ns: 1_700_000_000_000_000_000,
 };
 
-fn header(kind: Kind, pid: u32, uid: u32, comm: &str) -> Header {
+/// Decode a record that must not be filtered out.
+pub(super) fn dec(bytes: &[u8]) -> Result<Event, DecodeError> {
+    decode(bytes, &CLOCK, &NoProc).map(|e| e.expect("record kept, not filtered"))
+}
+
+pub(super) fn header(kind: Kind, pid: u32, uid: u32, comm: &str) -> Header {
     let mut h = Header::zeroed();
     h.kind = kind as u32;
     h.size = kind.record_size() as u32;
@@ -21,7 +26,7 @@ fn header(kind: Kind, pid: u32, uid: u32, comm: &str) -> Header {
     h
 }
 
-fn put(dst: &mut [u8], s: &str) {
+pub(super) fn put(dst: &mut [u8], s: &str) {
     let n = s.len().min(dst.len() - 1);
     dst[..n].copy_from_slice(&s.as_bytes()[..n]);
 }
@@ -49,7 +54,7 @@ fn exec_decodes_argv_and_wall_time() {
         "x y".to_owned(),
     ];
     let r = exec_record(42, "/usr/bin/true", &argv);
-    let ev = decode(r.as_bytes(), &CLOCK).expect("valid record");
+    let ev = dec(r.as_bytes()).expect("valid record");
     assert_eq!(ev.source, Source::Ebpf);
     assert_eq!(ev.ts.timestamp_nanos_opt(), Some(1_700_000_005_000_000_123));
     let EventKind::Exec(e) = ev.kind else {
@@ -74,7 +79,7 @@ fn accept_uses_flow_direction_and_maps_v4_in_v6() {
     r.dport = 50000;
     r.saddr = Ipv4Addr::new(10, 0, 0, 1).to_ipv6_mapped().octets();
     r.daddr = Ipv4Addr::new(192, 0, 2, 7).to_ipv6_mapped().octets();
-    let ev = decode(r.as_bytes(), &CLOCK).expect("valid");
+    let ev = dec(r.as_bytes()).expect("valid");
     let EventKind::TcpAccept(c) = ev.kind else {
         panic!("not accept")
     };
@@ -87,32 +92,29 @@ fn accept_uses_flow_direction_and_maps_v4_in_v6() {
 
 #[test]
 fn bad_records_are_errors() {
-    assert!(matches!(
-        decode(&[0u8; 8], &CLOCK),
-        Err(DecodeError::Short { .. })
-    ));
+    assert!(matches!(dec(&[0u8; 8]), Err(DecodeError::Short { .. })));
     let mut h = header(Kind::Fork, 1, 0, "x");
     h.kind = 555;
     assert_eq!(
-        decode(h.as_bytes(), &CLOCK),
+        dec(h.as_bytes()),
         Err(DecodeError::UnknownKind { kind: 555 })
     );
     let h = header(Kind::Fork, 1, 0, "x");
     assert!(matches!(
-        decode(h.as_bytes(), &CLOCK),
+        dec(h.as_bytes()),
         Err(DecodeError::BadSize { .. })
     ));
     let mut r = exec_record(1, "/x", &[]);
     r.argv_len = u32::MAX;
     assert!(matches!(
-        decode(r.as_bytes(), &CLOCK),
+        dec(r.as_bytes()),
         Err(DecodeError::BadArgv { .. })
     ));
     let mut t = TcpRecord::zeroed();
     t.header = header(Kind::TcpConnect, 1, 0, "x");
     t.family = 99;
     assert_eq!(
-        decode(t.as_bytes(), &CLOCK),
+        dec(t.as_bytes()),
         Err(DecodeError::BadFamily { family: 99 })
     );
 }
@@ -124,19 +126,19 @@ fn arg() -> impl Strategy<Value = String> {
 proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..5000)) {
-        let _ = decode(&bytes, &CLOCK);
+        let _ = decode(&bytes, &CLOCK, &NoProc);
     }
 
     #[test]
     fn arbitrary_valid_kind_with_random_body_never_panics(
-        kind in prop::sample::select(vec![100u32, 101, 102, 200, 201, 202, 300]),
+        kind in prop::sample::select(Kind::ALL.iter().map(|k| *k as u32).collect::<Vec<_>>()),
         body in proptest::collection::vec(any::<u8>(), 5000),
     ) {
         let k = Kind::from_u32(kind).expect("listed kind");
         let mut bytes = body[..k.record_size()].to_vec();
         bytes[..4].copy_from_slice(&kind.to_ne_bytes());
         bytes[4..8].copy_from_slice(&(k.record_size() as u32).to_ne_bytes());
-        let _ = decode(&bytes, &CLOCK);
+        let _ = decode(&bytes, &CLOCK, &NoProc);
     }
 
     #[test]
@@ -146,7 +148,7 @@ proptest! {
         argv in proptest::collection::vec(arg(), 0..ARGV_MAX_ARGS),
     ) {
         let r = exec_record(pid, &filename, &argv);
-        let ev = decode(r.as_bytes(), &CLOCK).expect("valid");
+        let ev = dec(r.as_bytes()).expect("valid");
         let EventKind::Exec(e) = ev.kind else { panic!("not exec") };
         prop_assert_eq!(e.pid, pid);
         prop_assert_eq!(e.filename, filename);
@@ -172,7 +174,7 @@ proptest! {
             r.saddr[..4].copy_from_slice(&s);
             r.daddr[..4].copy_from_slice(&s);
         }
-        let ev = decode(r.as_bytes(), &CLOCK).expect("valid");
+        let ev = dec(r.as_bytes()).expect("valid");
         let EventKind::TcpConnect(c) = ev.kind else { panic!("not connect") };
         let want = if v6 { normalize_ip(IpAddr::V6(Ipv6Addr::from(d))) } else { IpAddr::from(s) };
         prop_assert_eq!(c.pid, Some(pid));
@@ -187,7 +189,7 @@ proptest! {
         f.header = header(Kind::FileOpenWrite, pid, 0, "vi");
         f.open_flags = 0o1101;
         put(&mut f.path, &path);
-        let ev = decode(f.as_bytes(), &CLOCK).expect("valid");
+        let ev = dec(f.as_bytes()).expect("valid");
         prop_assert_eq!(ev.kind, EventKind::FileWrite(FileWrite {
             pid, uid: 0, comm: "vi".into(), path: path.clone(), flags: 0o1101,
         }));
@@ -197,14 +199,14 @@ proptest! {
         x.header = header(Kind::Exit, pid, 0, "sh");
         x.code = code;
         x.flags = EXIT_CODE_KNOWN;
-        let ev = decode(x.as_bytes(), &CLOCK).expect("valid");
+        let ev = dec(x.as_bytes()).expect("valid");
         prop_assert_eq!(ev.kind, EventKind::Exit(Exit { pid, code }));
 
         let mut k = ForkRecord::zeroed();
         k.header = header(Kind::Fork, pid, 0, "sh");
         k.parent_pid = pid;
         k.child_pid = pid.wrapping_add(1);
-        let ev = decode(k.as_bytes(), &CLOCK).expect("valid");
+        let ev = dec(k.as_bytes()).expect("valid");
         prop_assert_eq!(ev.kind, EventKind::Fork(Fork {
             parent_pid: pid, child_pid: pid.wrapping_add(1), comm: "sh".into(),
         }));
@@ -215,7 +217,7 @@ proptest! {
 fn truncated_flag_is_reported() {
     let mut r = exec_record(1, "/bin/x", &["a".to_owned()]);
     r.flags = EXEC_ARGV_TRUNCATED;
-    let ev = decode(r.as_bytes(), &CLOCK).expect("valid");
+    let ev = dec(r.as_bytes()).expect("valid");
     assert!(matches!(
         ev.kind,
         EventKind::Exec(Exec {
@@ -224,3 +226,6 @@ fn truncated_flag_is_reported() {
         })
     ));
 }
+
+#[path = "kernel_sys_tests.rs"]
+mod sys;

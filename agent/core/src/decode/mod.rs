@@ -5,3 +5,4 @@
 
 pub mod authlog;
 pub mod kernel;
+mod kernel_sys;

@@ -1,6 +1,7 @@
 //! `innerwarden bench`: measurements printed as tables, each next to the peer it names.
 //!
 //! - `exec`: exec events/s the kernel sensor delivers with zero loss (root).
+//! - `syscalls`: ns per syscall with no sensor, the base sensor, and every program (root).
 //! - `block`: decision → nft element committed, p50/p99, next to `nft` per block (root).
 //! - `replay`: auth-log lines/s decoded per core, next to `fail2ban-regex` on the same file when
 //!   it is installed (`apt-get install fail2ban`).
@@ -17,7 +18,7 @@ use innerwarden_core::qa::bench_replay_lines;
 
 use super::{Cli, table};
 use crate::respond::nft::bench::bench_block;
-use crate::sensor::ebpf::{EbpfConfig, bench_exec};
+use crate::sensor::ebpf::{EbpfConfig, bench_exec, bench_syscalls};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -34,6 +35,15 @@ pub enum BenchCommand {
         spawners: usize,
         #[arg(long, default_value_t = 5)]
         seconds: u64,
+    },
+    /// ns per syscall of syscall-heavy loops with no sensor, with the exec/fork/exit/tcp/open
+    /// programs alone, and with every program (needs root).
+    Syscalls {
+        #[arg(long, default_value_t = 200_000)]
+        iterations: usize,
+        /// Rounds per workload and setup; the best is kept.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
     },
     /// Time from decision to nft element committed, over N single blocks, next to one `nft`
     /// process per block (what fail2ban does). Runs in a private network namespace (root).
@@ -82,6 +92,33 @@ pub fn run(_cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                     r.ring_reserve_failures.to_string(),
                     format!("{:.0}", r.received_per_sec),
                 ]],
+            );
+        }
+        BenchCommand::Syscalls { iterations, rounds } => {
+            let rows = bench_syscalls(EbpfConfig::default(), *iterations, *rounds)?;
+            let rows: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.workload.to_owned(),
+                        r.filter.to_owned(),
+                        format!("{:.0}", r.none_ns),
+                        format!("{:.0}", r.base_ns),
+                        format!("{:.0}", r.full_ns),
+                        format!("{:+.0}", r.full_ns - r.base_ns),
+                    ]
+                })
+                .collect();
+            table::print(
+                &[
+                    "WORKLOAD",
+                    "NEW PROGRAMS",
+                    "NO_SENSOR_NS",
+                    "BASE_NS",
+                    "FULL_NS",
+                    "FULL-BASE",
+                ],
+                &rows,
             );
         }
         BenchCommand::Replay { file, lines } => bench_replay(file, *lines)?,

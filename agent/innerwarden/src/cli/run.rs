@@ -22,6 +22,7 @@ use crate::notify::Notifier;
 use crate::pipeline::{self, Control, Sink};
 use crate::procfs;
 use crate::recorder::StoreSink;
+use crate::respond::guard::Guard;
 use crate::respond::lsm::LsmResponder;
 use crate::respond::nft::{Backend, NftResponder};
 use crate::respond::pidfd::KillResponder;
@@ -32,6 +33,7 @@ use crate::respond::{Responder, Responders};
 use crate::sensor::PositionStore;
 use crate::sensor::authlog::{AuthlogConfig, AuthlogSensor, StartAt};
 use crate::sensor::ebpf::{EbpfConfig, EbpfSensor};
+use crate::sensor::inotify::{InotifyConfig, InotifySensor};
 use crate::sensor::journald::{JournaldConfig, JournaldSensor};
 use crate::service;
 use crate::status::{SensorState, Status};
@@ -88,6 +90,8 @@ async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
     sink.maintain_now()?;
 
     let ebpf = start_ebpf(&cfg, &tx, &mut status);
+    let inotify = start_inotify(&cfg, ebpf.is_some(), &tx, &mut status);
+    let guard = start_guard(&cfg, &mut status);
     let positions: Arc<dyn PositionStore> = Arc::new(store.clone());
     let mut sensors = tokio::task::JoinSet::new();
     start_auth_sources(&cfg, &tx, &positions, &stop_rx, &mut status, &mut sensors);
@@ -151,6 +155,8 @@ async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
     drop(keep_open);
     let _ = stop_tx.send(true);
     drop(ebpf);
+    drop(inotify);
+    drop(guard);
     while let Some(res) = sensors.join_next().await {
         if let Ok(Err(e)) = res {
             tracing::warn!(error = %e, "sensor ended with an error");
@@ -235,6 +241,8 @@ fn start_ebpf(cfg: &Config, tx: &CountedSender<Event>, status: &mut Status) -> O
     }
     let ecfg = EbpfConfig {
         watched_prefixes: e.watch_paths.clone(),
+        home_prefixes: e.home_paths.clone(),
+        read_prefixes: e.read_paths.clone(),
         ring_bytes: e.ring_buffer_bytes,
         ..EbpfConfig::default()
     };
@@ -255,6 +263,71 @@ fn start_ebpf(cfg: &Config, tx: &CountedSender<Event>, status: &mut Status) -> O
             let msg = format!("{:#}", anyhow::Error::new(err));
             tracing::warn!(error = %msg, "kernel sensors unavailable; continuing with log sensors");
             status.sensor("ebpf", SensorState::Failed, Some(msg));
+            None
+        }
+    }
+}
+
+/// BPF-LSM self-protection of this process (reported, never fatal).
+fn start_guard(cfg: &Config, status: &mut Status) -> Option<Guard> {
+    if !cfg.sensors.ebpf.self_protect {
+        status.sensor("self-protect", SensorState::Disabled, None);
+        return None;
+    }
+    match Guard::start(std::process::id()) {
+        Ok(guard) => {
+            let note = "ptrace and SIGKILL/SIGSTOP/SIGTERM from anyone but PID 1 denied";
+            status.sensor("self-protect", SensorState::Running, Some(note.into()));
+            Some(guard)
+        }
+        Err(err) => {
+            let msg = err.to_string();
+            tracing::warn!(error = %msg, "self-protection unavailable");
+            status.sensor("self-protect", SensorState::Failed, Some(msg));
+            None
+        }
+    }
+}
+
+/// The inotify fallback for file events, only when the kernel sensor is not running.
+fn start_inotify(
+    cfg: &Config,
+    ebpf_running: bool,
+    tx: &CountedSender<Event>,
+    status: &mut Status,
+) -> Option<InotifySensor> {
+    let i = &cfg.sensors.inotify;
+    if !i.enabled {
+        status.sensor("inotify", SensorState::Disabled, None);
+        return None;
+    }
+    if ebpf_running {
+        let note = "standby: the eBPF sensor reports file events".to_owned();
+        status.sensor("inotify", SensorState::Disabled, Some(note));
+        return None;
+    }
+    let icfg = InotifyConfig {
+        prefixes: cfg.sensors.ebpf.watch_paths.clone(),
+        home_roots: cfg.sensors.ebpf.home_paths.clone(),
+        max_watches: i.max_watches,
+    };
+    match InotifySensor::start(icfg, tx.clone()) {
+        Ok(sensor) => {
+            let note = format!(
+                "fallback: eBPF sensor unavailable; {} directories watched",
+                sensor.watched()
+            );
+            tracing::info!(
+                watched = sensor.watched(),
+                "inotify fallback watching file events"
+            );
+            status.sensor("inotify", SensorState::Running, Some(note));
+            Some(sensor)
+        }
+        Err(err) => {
+            let msg = format!("{:#}", anyhow::Error::new(err));
+            tracing::warn!(error = %msg, "inotify fallback unavailable");
+            status.sensor("inotify", SensorState::Failed, Some(msg));
             None
         }
     }

@@ -35,13 +35,15 @@ const NAME: &str = "bpf-lsm";
 
 /// Hash/LRU/trie maps of the object used only by the tracepoint programs: created with one entry
 /// here, because this load only runs the LSM program (the exec-args map alone is ~4.6 MB).
-const SENSOR_ONLY_MAPS: [&str; 6] = [
+const SENSOR_ONLY_MAPS: [&str; 8] = [
     "EXEC_ARGS",
     "PARENTS",
     "CLONE_FLAGS",
     "EXIT_CODES",
     "CONNECTING",
     "WATCHED_PREFIXES",
+    "READ_PREFIXES",
+    "GUARDED_TGID",
 ];
 
 #[derive(Debug, thiserror::Error)]

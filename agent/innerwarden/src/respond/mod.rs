@@ -8,6 +8,7 @@
 //! TTLs are enforced by the kernel where it can (nft set element timeouts); for the others the
 //! action ledger in SQLite records `expires_at` and the agent's slow loop reverts what is due.
 
+pub mod guard;
 pub mod lsm;
 mod lsm_btf;
 pub mod nft;

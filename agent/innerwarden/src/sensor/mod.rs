@@ -5,8 +5,11 @@
 //!
 //! - [`authlog`]: rotation-safe tail of `/var/log/auth.log`.
 //! - [`journald`]: `journalctl --follow --output=json` for the auth programs.
+//! - [`ebpf`]: the kernel sensor (tracepoints, ring buffer).
+//! - [`inotify`]: the file-event fallback when the kernel sensor is not running.
 
 pub mod authlog;
+pub mod inotify;
 pub mod journald;
 
 pub mod ebpf;

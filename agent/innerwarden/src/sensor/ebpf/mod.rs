@@ -9,6 +9,8 @@
 //! or no program at all could be attached.
 
 mod bench;
+mod bench_sys;
+mod procfd;
 mod programs;
 mod reader;
 
@@ -20,12 +22,15 @@ use std::time::Duration;
 use aya::maps::{PerCpuArray, RingBuf};
 use aya::{Ebpf, EbpfLoader};
 use innerwarden_common::{
-    DEFAULT_RING_BYTES, GLOBAL_TP_LAYOUT, MAP_EVENTS, MAP_RESERVE_FAILURES, PREFIX_LEN,
+    DEFAULT_RING_BYTES, GLOBAL_AGENT_TGID, GLOBAL_TP_LAYOUT, MAP_EVENTS, MAP_READ_PREFIXES,
+    MAP_RESERVE_FAILURES, MAP_WATCHED_PREFIXES, PREFIX_ALL, PREFIX_HOME, PREFIX_LEN,
 };
 use innerwarden_core::event::Event;
 use serde::Serialize;
 
 pub use bench::{ExecBenchReport, bench_exec};
+pub use bench_sys::{SyscallBenchRow, bench_syscalls};
+pub use procfd::ProcFd;
 pub use reader::SensorStats;
 
 use crate::channel::CountedSender;
@@ -41,34 +46,36 @@ pub fn embedded_object() -> Option<&'static [u8]> {
 /// What the kernel sensor watches and how.
 #[derive(Debug, Clone)]
 pub struct EbpfConfig {
-    /// Absolute path prefixes whose opens for writing are reported (at most 64 bytes each).
+    /// Absolute path prefixes whose opens for writing and file changes (unlink, rename, chmod,
+    /// ...) are reported (at most 64 bytes each).
     pub watched_prefixes: Vec<String>,
+    /// Home directory roots (`/home/`, `/root/`): writes and changes under them are reported
+    /// only for the persistence files of a home (see `innerwarden_core::persistence`).
+    pub home_prefixes: Vec<String>,
+    /// Sensitive path prefixes whose read-only opens are reported as `file_read`.
+    pub read_prefixes: Vec<String>,
     /// Ring buffer size in bytes: a power of two, at least one page.
     pub ring_bytes: u32,
     /// How often reserve failures are turned into Loss events.
     pub loss_interval: Duration,
     /// Mount tracefs on /sys/kernel/tracing when it is not mounted (tracepoint attach needs it).
     pub mount_tracefs: bool,
+    /// Programs not to attach (by name; reported as excluded). Empty by default.
+    pub exclude: Vec<String>,
 }
 
 impl Default for EbpfConfig {
+    /// The configuration file's defaults (`[sensors.ebpf]`).
     fn default() -> Self {
+        let d = innerwarden_core::config::EbpfSensorConfig::default();
         Self {
-            watched_prefixes: [
-                "/etc/",
-                "/root/.ssh/",
-                "/boot/",
-                "/usr/bin/",
-                "/usr/sbin/",
-                "/usr/local/bin/",
-                "/usr/lib/systemd/",
-                "/var/spool/cron/",
-            ]
-            .map(String::from)
-            .to_vec(),
+            watched_prefixes: d.watch_paths,
+            home_prefixes: d.home_paths,
+            read_prefixes: d.read_paths,
             ring_bytes: DEFAULT_RING_BYTES,
             loss_interval: Duration::from_secs(1),
             mount_tracefs: true,
+            exclude: Vec::new(),
         }
     }
 }
@@ -145,17 +152,31 @@ impl EbpfSensor {
             programs::ensure_tracefs();
         }
         let layout = programs::tracepoint_layout();
+        let me = std::process::id();
         let mut ebpf = EbpfLoader::new()
             .override_global(GLOBAL_TP_LAYOUT, &layout, true)
+            .override_global(GLOBAL_AGENT_TGID, &me, true)
             .map_max_entries(MAP_EVENTS, config.ring_bytes)
             .load(object)
             .map_err(|e| EbpfError::Load {
                 source: Box::new(e),
             })?;
-        programs::set_prefixes(&mut ebpf, &config.watched_prefixes)?;
+        programs::set_prefixes(
+            &mut ebpf,
+            MAP_WATCHED_PREFIXES,
+            &[
+                (&config.home_prefixes, PREFIX_HOME),
+                (&config.watched_prefixes, PREFIX_ALL),
+            ],
+        )?;
+        programs::set_prefixes(
+            &mut ebpf,
+            MAP_READ_PREFIXES,
+            &[(&config.read_prefixes, PREFIX_ALL)],
+        )?;
         let seeded = programs::seed_parents(&mut ebpf)?;
         tracing::debug!(seeded, "parent map seeded from /proc");
-        let statuses = programs::attach_all(&mut ebpf);
+        let statuses = programs::attach_all(&mut ebpf, &config.exclude);
         if !statuses.iter().any(|s| s.attached) {
             let summary = statuses
                 .iter()
@@ -226,7 +247,12 @@ fn validate(config: &EbpfConfig) -> Result<(), EbpfError> {
     if !r.is_power_of_two() || r < 4096 {
         return Err(EbpfError::BadRingSize { bytes: r });
     }
-    for p in &config.watched_prefixes {
+    let all = config
+        .watched_prefixes
+        .iter()
+        .chain(&config.home_prefixes)
+        .chain(&config.read_prefixes);
+    for p in all {
         if !p.starts_with('/') || p.len() > PREFIX_LEN {
             return Err(EbpfError::BadPrefix {
                 prefix: p.clone(),

@@ -7,9 +7,7 @@ use aya::Ebpf;
 use aya::maps::lpm_trie::Key;
 use aya::maps::{HashMap, LpmTrie};
 use aya::programs::TracePoint;
-use innerwarden_common::{
-    MAP_PARENTS, MAP_WATCHED_PREFIXES, PREFIX_LEN, TpLayout, format_field_offset,
-};
+use innerwarden_common::{MAP_PARENTS, PREFIX_LEN, TpLayout, format_field_offset};
 
 use super::{EbpfError, ProgramStatus, map_err};
 
@@ -31,7 +29,66 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("syscalls", "sys_enter_openat2"),
     ("syscalls", "sys_enter_open"),
     ("syscalls", "sys_enter_creat"),
+    // File changes (change.rs).
+    ("syscalls", "sys_enter_unlink"),
+    ("syscalls", "sys_enter_unlinkat"),
+    ("syscalls", "sys_enter_rename"),
+    ("syscalls", "sys_enter_renameat"),
+    ("syscalls", "sys_enter_renameat2"),
+    ("syscalls", "sys_enter_truncate"),
+    ("syscalls", "sys_enter_chmod"),
+    ("syscalls", "sys_enter_fchmodat"),
+    ("syscalls", "sys_enter_fchmodat2"),
+    ("syscalls", "sys_enter_chown"),
+    ("syscalls", "sys_enter_lchown"),
+    ("syscalls", "sys_enter_fchownat"),
+    ("syscalls", "sys_enter_link"),
+    ("syscalls", "sys_enter_linkat"),
+    ("syscalls", "sys_enter_symlink"),
+    ("syscalls", "sys_enter_symlinkat"),
+    // Tasks and credentials (task.rs).
+    ("syscalls", "sys_enter_ptrace"),
+    ("syscalls", "sys_enter_setuid"),
+    ("syscalls", "sys_enter_setreuid"),
+    ("syscalls", "sys_enter_setresuid"),
+    ("syscalls", "sys_enter_setfsuid"),
+    ("syscalls", "sys_enter_setgid"),
+    ("syscalls", "sys_enter_setregid"),
+    ("syscalls", "sys_enter_setresgid"),
+    ("syscalls", "sys_enter_setfsgid"),
+    ("syscalls", "sys_enter_capset"),
+    ("syscalls", "sys_enter_kill"),
+    ("syscalls", "sys_enter_tkill"),
+    ("syscalls", "sys_enter_tgkill"),
+    ("syscalls", "sys_enter_pidfd_send_signal"),
+    // Memory and descriptors (mem.rs).
+    ("syscalls", "sys_enter_memfd_create"),
+    ("syscalls", "sys_enter_mmap"),
+    ("syscalls", "sys_enter_mprotect"),
+    ("syscalls", "sys_enter_dup2"),
+    ("syscalls", "sys_enter_dup3"),
+    // The system (system.rs).
+    ("syscalls", "sys_enter_mount"),
+    ("syscalls", "sys_enter_unshare"),
+    ("syscalls", "sys_enter_setns"),
+    ("syscalls", "sys_enter_bpf"),
+    ("module", "module_load"),
 ];
+
+/// The first program of the syscall set (file changes onward in [`PROGRAMS`]): everything
+/// before it is the exec/fork/exit/tcp/open sensor, everything from it on the syscall
+/// programs. `bench syscalls` attaches the first part alone to measure the second.
+const FIRST_SYSCALL_PROGRAM: &str = "sys_enter_unlink";
+
+/// Names of the syscall programs (ptrace, creds, memory, dup, file changes, signals, mount,
+/// namespaces, bpf, modules).
+pub fn syscall_programs() -> Vec<String> {
+    PROGRAMS
+        .iter()
+        .skip_while(|(_, n)| *n != FIRST_SYSCALL_PROGRAM)
+        .map(|(_, n)| (*n).to_owned())
+        .collect()
+}
 
 const TRACEFS: &str = "/sys/kernel/tracing";
 const DEBUGFS_TRACING: &str = "/sys/kernel/debug/tracing";
@@ -109,23 +166,33 @@ pub fn tracepoint_layout() -> TpLayout {
     set(&sk, "daddr", &mut l.sk_daddr);
     set(&sk, "saddr_v6", &mut l.sk_saddr_v6);
     set(&sk, "daddr_v6", &mut l.sk_daddr_v6);
+    // Absent on kernels without module support: the program then fails to attach, reported.
+    let module = read("module/module_load");
+    if module.is_some() {
+        set(&module, "name", &mut l.module_name);
+    }
     l
 }
 
-/// Fill the watched-prefix trie.
-pub fn set_prefixes(ebpf: &mut Ebpf, prefixes: &[String]) -> Result<(), EbpfError> {
-    let name = MAP_WATCHED_PREFIXES;
+/// Fill a prefix trie: each list with its trie value (a later list wins for a prefix in two).
+pub fn set_prefixes(
+    ebpf: &mut Ebpf,
+    name: &'static str,
+    lists: &[(&Vec<String>, u8)],
+) -> Result<(), EbpfError> {
     let map = ebpf
         .map_mut(name)
         .ok_or(EbpfError::Map { name, source: None })?;
     let mut trie: LpmTrie<_, [u8; PREFIX_LEN], u8> =
         LpmTrie::try_from(map).map_err(|e| map_err(name, e))?;
-    for p in prefixes {
-        let mut data = [0u8; PREFIX_LEN];
-        let n = p.len().min(PREFIX_LEN);
-        data[..n].copy_from_slice(&p.as_bytes()[..n]);
-        trie.insert(&Key::new((n * 8) as u32, data), 1, 0)
-            .map_err(|e| map_err(name, e))?;
+    for (prefixes, value) in lists {
+        for p in prefixes.iter() {
+            let mut data = [0u8; PREFIX_LEN];
+            let n = p.len().min(PREFIX_LEN);
+            data[..n].copy_from_slice(&p.as_bytes()[..n]);
+            trie.insert(&Key::new((n * 8) as u32, data), *value, 0)
+                .map_err(|e| map_err(name, e))?;
+        }
     }
     Ok(())
 }
@@ -171,15 +238,23 @@ pub fn stat_ppid(stat: &str) -> Option<u32> {
     rest.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Load and attach every program; failures are reported, never fatal.
-pub fn attach_all(ebpf: &mut Ebpf) -> Vec<ProgramStatus> {
+/// Load and attach every program not in `exclude`; failures are reported, never fatal.
+pub fn attach_all(ebpf: &mut Ebpf, exclude: &[String]) -> Vec<ProgramStatus> {
     PROGRAMS
         .iter()
         .map(|&(category, name)| {
             let hook = format!("tracepoint/{category}/{name}");
-            let result = attach_one(ebpf, category, name);
+            let excluded = exclude.iter().any(|e| e == name);
+            let result = if excluded {
+                Err("excluded by configuration".to_owned())
+            } else {
+                attach_one(ebpf, category, name)
+            };
             match &result {
                 Ok(()) => tracing::debug!(program = name, %hook, "attached"),
+                Err(error) if excluded => {
+                    tracing::debug!(program = name, %hook, %error, "not attached")
+                }
                 Err(error) => tracing::warn!(program = name, %hook, %error, "not attached"),
             }
             ProgramStatus {
@@ -217,6 +292,16 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn syscall_programs_are_the_tail_of_the_table() {
+        let sys = syscall_programs();
+        assert_eq!(sys.first().map(String::as_str), Some(FIRST_SYSCALL_PROGRAM));
+        assert!(sys.iter().any(|n| n == "module_load"));
+        assert!(!sys.iter().any(|n| n == "sys_enter_openat"));
+        // 16 file-change, 14 task (ptrace, 9 cred, 4 signal), 5 mem, 5 system programs.
+        assert_eq!(sys.len(), 40);
+    }
 
     #[test]
     fn ppid_from_stat_with_odd_comm() {

@@ -10,6 +10,8 @@ use aya::maps::{MapData, PerCpuArray, RingBuf};
 use chrono::Utc;
 use innerwarden_common::Prog;
 use innerwarden_core::decode::kernel::{BootClock, decode};
+
+use super::procfd::ProcFd;
 use innerwarden_core::event::{Event, EventKind, Loss, LossPoint, Source};
 
 use crate::channel::CountedSender;
@@ -26,6 +28,9 @@ pub struct SensorStats {
     pub records_total: AtomicU64,
     /// Records that did not decode (object/agent mismatch: a bug, logged once).
     pub decode_errors_total: AtomicU64,
+    /// Valid records dropped by the userspace half of a kernel filter (home files that are not
+    /// persistence files, public keys). Intentional.
+    pub filtered_total: AtomicU64,
     /// Records dropped because the pipeline channel was full (also in the channel's counter).
     pub channel_dropped_total: AtomicU64,
     /// Reserve failures seen in the kernel counters, all programs.
@@ -48,6 +53,7 @@ impl Reader {
         let mut next_tick = Instant::now() + self.loss_interval;
         let fd = self.ring.as_raw_fd();
         let mut logged_decode_error = false;
+        let proc = ProcFd::default();
         loop {
             let stopping = self.stop.load(Ordering::Relaxed);
             let mut pfd = libc::pollfd {
@@ -63,16 +69,19 @@ impl Reader {
             while n < DRAIN_BATCH {
                 // The item borrows the ring; decode and release it before delivering.
                 let decoded = match self.ring.next() {
-                    Some(item) => decode(&item, &clock),
+                    Some(item) => decode(&item, &clock, &proc),
                     None => break,
                 };
                 n += 1;
                 self.stats.records_total.fetch_add(1, Ordering::Relaxed);
                 match decoded {
-                    Ok(ev) => {
+                    Ok(Some(ev)) => {
                         if !self.deliver(ev) {
                             return;
                         }
+                    }
+                    Ok(None) => {
+                        self.stats.filtered_total.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(error) => {
                         self.stats
