@@ -156,6 +156,8 @@ impl Default for AuthlogSensorConfig {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DetectorsConfig {
+    /// `[detectors.correlation]`: sequences over time (agent/core/src/correlate).
+    pub correlation: crate::correlate::CorrelationConfig,
     pub ssh_bruteforce: SshBruteforceConfig,
     pub pipe_to_shell: PipeToShellConfig,
     pub exec_from_tmp: ExecFromTmpConfig,
@@ -339,6 +341,9 @@ impl Config {
                 "detectors.exec_from_tmp.dirs",
                 format!("{d:?} is not absolute"),
             );
+        }
+        if let Err((key, problem)) = self.detectors.correlation.validate() {
+            return bad(key, problem);
         }
         if self.storage.incident_window_secs == 0 {
             return bad("storage.incident_window_secs", "must be at least 1");

@@ -8,6 +8,7 @@
 //! - [`decode`]: the one decode point per source (kernel ring-buffer records, auth-log lines).
 //! - [`proctable`]: the single process table (ancestry, uid, exe, cmdline, unit) all detectors share.
 //! - [`detect`]: detectors, turning events into [`finding::Finding`]s.
+//! - [`correlate`]: sequences of findings and events over time, joined on an entity.
 //! - [`qa`]: replay quality checks against labelled third-party logs (fail2ban, loghub).
 //! - [`finding`]: findings and the incidents that group them.
 //! - [`audit`]: the hash-chained audit record format, checkpoints and verification.
@@ -16,6 +17,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod correlate;
 pub mod decide;
 pub mod decode;
 pub mod detect;
