@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use innerwarden_core::engine::Engine;
-
 use super::{Cli, load_config};
 
 #[derive(Debug, clap::Args)]
@@ -18,12 +16,17 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     if args.print {
         print!("{}", toml::to_string_pretty(&cfg)?);
     }
-    let on = Engine::new(&cfg.detectors).detector_ids();
+    let engine = crate::correlation::engine(&cfg)?;
+    let on = engine.detector_ids();
     println!(
         "configuration OK ({}): state_dir {}, detectors: {}",
         cli.config.display(),
         cfg.agent.state_dir.display(),
         on.join(", ")
+    );
+    println!(
+        "correlation rules: {}",
+        engine.correlator().rule_ids().len()
     );
     Ok(ExitCode::SUCCESS)
 }
