@@ -10,11 +10,14 @@
 //! - [`detect`]: detectors, turning events into [`finding::Finding`]s.
 //! - [`correlate`]: sequences of findings and events over time, joined on an entity.
 //! - [`qa`]: replay quality checks against labelled third-party logs (fail2ban, loghub).
+//! - [`rules`]: rules as data: the event field schema and the compiled predicate language.
+//! - [`attack`]: ATT&CK technique ids and their tactics.
 //! - [`finding`]: findings and the incidents that group them.
 //! - [`audit`]: the hash-chained audit record format, checkpoints and verification.
 //! - [`config`]: the TOML configuration, validated into checked types.
 //! - [`engine`]: the per-event step (enrich → detect → group) the live pipeline and replay share.
 
+pub mod attack;
 pub mod audit;
 pub mod config;
 pub mod correlate;
@@ -27,3 +30,4 @@ pub mod finding;
 pub mod proctable;
 pub mod qa;
 pub mod replay;
+pub mod rules;
