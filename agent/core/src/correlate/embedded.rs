@@ -4,7 +4,40 @@
 use super::RuleSource;
 
 /// (file name, text) of each shipped rule file.
-pub const FILES: &[(&str, &str)] = &[];
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "access.toml",
+        include_str!("../../../../rules/correlation/access.toml"),
+    ),
+    (
+        "evasion.toml",
+        include_str!("../../../../rules/correlation/evasion.toml"),
+    ),
+    (
+        "execution.toml",
+        include_str!("../../../../rules/correlation/execution.toml"),
+    ),
+    (
+        "exfiltration.toml",
+        include_str!("../../../../rules/correlation/exfiltration.toml"),
+    ),
+    (
+        "impact.toml",
+        include_str!("../../../../rules/correlation/impact.toml"),
+    ),
+    (
+        "persistence.toml",
+        include_str!("../../../../rules/correlation/persistence.toml"),
+    ),
+    (
+        "privilege.toml",
+        include_str!("../../../../rules/correlation/privilege.toml"),
+    ),
+    (
+        "webshell.toml",
+        include_str!("../../../../rules/correlation/webshell.toml"),
+    ),
+];
 
 /// The shipped rules as sources named `embedded:FILE`.
 pub fn sources() -> Vec<RuleSource> {

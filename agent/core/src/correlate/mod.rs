@@ -352,6 +352,13 @@ fn distinct_value(d: Distinct, item: Item<'_>) -> String {
             _ => String::new(),
         },
         (_, Item::Finding(f)) => f.entity.key(),
+        (Distinct::User, Item::Event(e)) => match &e.kind {
+            K::AuthFailure(x) => x.user.clone().unwrap_or_default(),
+            K::AuthSuccess(x) => x.user.clone(),
+            K::Sudo(x) => x.user.clone(),
+            K::Su(x) => x.user.clone(),
+            _ => String::new(),
+        },
         (Distinct::Detector, Item::Event(e)) => e.kind.name().to_owned(),
     }
 }

@@ -93,6 +93,8 @@ pub enum Distinct {
     Exe,
     /// The file path of file events.
     Path,
+    /// The account of auth, sudo and su events.
+    User,
     /// The detector of a finding.
     Detector,
 }
@@ -143,7 +145,7 @@ struct StageDef {
     #[serde(default)]
     finding: Option<FindingDef>,
     #[serde(default)]
-    event: Option<toml::Table>,
+    event: Option<toml::Value>,
     #[serde(default = "one")]
     count: u32,
     #[serde(default)]
@@ -335,7 +337,7 @@ fn compile_rule(def: RuleDef, file: &str, known: &HashSet<String>) -> Result<Rul
     let mut stages = Vec::with_capacity(def.stage.len());
     for (i, s) in def.stage.into_iter().enumerate() {
         let at = |p: String| format!("stage {} ({:?}): {p}", i + 1, s.name);
-        stages.push(compile_stage(&s, known).map_err(at)?);
+        stages.push(compile_stage(&s, known, file, &def.id).map_err(at)?);
     }
     let last_has_technique = stages
         .last()
@@ -361,7 +363,12 @@ fn compile_rule(def: RuleDef, file: &str, known: &HashSet<String>) -> Result<Rul
     })
 }
 
-fn compile_stage(s: &StageDef, known: &HashSet<String>) -> Result<Stage, String> {
+fn compile_stage(
+    s: &StageDef,
+    known: &HashSet<String>,
+    file: &str,
+    rule: &str,
+) -> Result<Stage, String> {
     if let Some(t) = &s.technique
         && !valid_technique(t)
     {
@@ -397,9 +404,14 @@ fn compile_stage(s: &StageDef, known: &HashSet<String>) -> Result<Stage, String>
                 min_severity: f.min_severity,
             })
         }
-        (None, Some(t)) => StageMatch::Event(EventMatch::compile(t)?),
+        (None, Some(t)) => StageMatch::Event(EventMatch::compile(t, file, rule)?),
         _ => return Err("a stage has exactly one of `finding` or `event`".into()),
     };
+    if let Some(t) = &s.technique
+        && crate::attack::technique(t).is_none()
+    {
+        return Err(format!("technique {t} is not in the ATT&CK table (attack.rs)"));
+    }
     if matches!(s.distinct, Some(Distinct::Detector)) && matches!(what, StageMatch::Event(_)) {
         return Err("distinct = \"detector\" needs a finding stage".into());
     }
