@@ -410,7 +410,9 @@ fn compile_stage(
     if let Some(t) = &s.technique
         && crate::attack::technique(t).is_none()
     {
-        return Err(format!("technique {t} is not in the ATT&CK table (attack.rs)"));
+        return Err(format!(
+            "technique {t} is not in the ATT&CK table (attack.rs)"
+        ));
     }
     if matches!(s.distinct, Some(Distinct::Detector)) && matches!(what, StageMatch::Event(_)) {
         return Err("distinct = \"detector\" needs a finding stage".into());

@@ -350,6 +350,12 @@ fn shipped_rules_compile() {
         .filter(|n| n.ends_with(".toml"))
         .collect();
     on_disk.sort();
-    let embedded: Vec<String> = embedded::FILES.iter().map(|(n, _)| (*n).to_owned()).collect();
-    assert_eq!(on_disk, embedded, "embedded.rs lists every rules/correlation file");
+    let embedded: Vec<String> = embedded::FILES
+        .iter()
+        .map(|(n, _)| (*n).to_owned())
+        .collect();
+    assert_eq!(
+        on_disk, embedded,
+        "embedded.rs lists every rules/correlation file"
+    );
 }
