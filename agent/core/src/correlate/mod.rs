@@ -19,7 +19,7 @@
 //! - [`keys`]: join keys of events and findings; the SSH session map.
 //! - [`state`]: the bounded runs of one rule.
 //! - [`embedded`]: the rules shipped in the binary.
-//! - [`config`]: `[detectors.correlation]`.
+//! - [`config`]: the `detectors.correlation` configuration section.
 
 pub mod config;
 pub mod embedded;

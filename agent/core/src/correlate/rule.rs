@@ -180,8 +180,8 @@ pub struct FindingMatch {
 
 impl FindingMatch {
     pub fn matches(&self, f: &Finding) -> bool {
-        (self.detectors.is_empty() || self.detectors.iter().any(|d| *d == f.detector))
-            && (self.techniques.is_empty() || self.techniques.iter().any(|t| *t == f.technique))
+        (self.detectors.is_empty() || self.detectors.contains(&f.detector))
+            && (self.techniques.is_empty() || self.techniques.contains(&f.technique))
             && (self.technique_prefixes.is_empty()
                 || self
                     .technique_prefixes
