@@ -359,3 +359,50 @@ fn shipped_rules_compile() {
         "embedded.rs lists every rules/correlation file"
     );
 }
+
+mod loader_props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn compile_text(text: &str) -> Result<Vec<Rule>, CorrelateError> {
+        compile(
+            &[RuleSource {
+                file: "p.toml".into(),
+                text: text.into(),
+            }],
+            &known(),
+        )
+    }
+
+    proptest! {
+        /// Arbitrary text never panics the loader; an error always names the file.
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC{0,400}") {
+            if let Err(e) = compile_text(&s) {
+                prop_assert!(e.to_string().starts_with("p.toml"));
+            }
+        }
+
+        /// Rule-shaped text with mutated values (durations, joins, counts, kinds, fields)
+        /// never panics either.
+        #[test]
+        fn mutated_rules_never_panic(
+            within in "[0-9a-z ]{0,6}",
+            join in "(source|user|process_tree|session|unit|host|)",
+            count in 0u32..5,
+            kind in "(exec|file_write|auth_success|nope|)",
+            field in "(name|path|user|comm|bogus)",
+            partial in 0u32..4,
+        ) {
+            let text = format!(
+                "[[rule]]\nid = \"r\"\ntitle = \"t\"\ntechnique = \"T1059\"\nseverity = \"low\"\n\
+                 join = \"{join}\"\nwithin = \"{within}\"\npartial_at = {partial}\n\
+                 [[rule.stage]]\nname = \"a\"\ncount = {count}\nevent = {{ kind = \"{kind}\", {field} = \"x\" }}\n\
+                 [[rule.stage]]\nname = \"b\"\nfinding = {{ detector = [\"ssh_bruteforce\"] }}\n"
+            );
+            if let Err(e) = compile_text(&text) {
+                prop_assert!(e.to_string().starts_with("p.toml"), "{e}");
+            }
+        }
+    }
+}
