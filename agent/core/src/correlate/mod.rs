@@ -40,7 +40,7 @@ pub use config::CorrelationConfig;
 use keys::{Item, KeyVal, Sessions};
 pub use rule::{CorrelateError, Rule};
 use rule::{Distinct, JoinKind, StageMatch};
-use state::{Run, Runs};
+use state::{Evidence, Run, Runs};
 
 /// Detector id prefix of correlation findings.
 pub const DETECTOR_PREFIX: &str = "corr.";
@@ -68,6 +68,9 @@ struct Active {
 /// The correlation engine.
 pub struct Correlator {
     rules: Vec<Active>,
+    /// Event kind → the rules with a stage for it; rules with a finding stage.
+    by_kind: HashMap<&'static str, Vec<usize>>,
+    on_findings: Vec<usize>,
     sessions: Sessions,
     now: Option<DateTime<Utc>>,
     seen: u64,
@@ -104,7 +107,29 @@ pub fn compile(
 
 impl Correlator {
     pub fn new(rules: Vec<Rule>, cfg: &CorrelationConfig) -> Self {
+        let mut by_kind: HashMap<&'static str, Vec<usize>> = HashMap::new();
+        let mut on_findings = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            let mut kinds: Vec<&'static str> = Vec::new();
+            for st in &r.stages {
+                match &st.what {
+                    StageMatch::Event(m) => kinds.extend(m.kinds()),
+                    StageMatch::Finding(_) => {
+                        if on_findings.last() != Some(&i) {
+                            on_findings.push(i);
+                        }
+                    }
+                }
+            }
+            kinds.sort_unstable();
+            kinds.dedup();
+            for k in kinds {
+                by_kind.entry(k).or_default().push(i);
+            }
+        }
         Self {
+            by_kind,
+            on_findings,
             rules: rules
                 .into_iter()
                 .map(|rule| Active {
@@ -184,8 +209,12 @@ impl Correlator {
             }
         }
         let before = out.len();
-        for a in &mut self.rules {
-            step(a, item, procs, &self.sessions, out);
+        let idx = match item {
+            Item::Event(e) => self.by_kind.get(e.kind.name()).map(Vec::as_slice),
+            Item::Finding(_) => Some(self.on_findings.as_slice()),
+        };
+        for &i in idx.unwrap_or_default() {
+            step(&mut self.rules[i], item, procs, &self.sessions, out);
         }
         self.emitted_total += (out.len() - before) as u64;
     }
@@ -213,7 +242,13 @@ fn step(
     out: &mut Vec<Finding>,
 ) {
     let rule = &a.rule;
-    let matching: Vec<usize> = (0..rule.stages.len())
+    // With no run open only a first stage can matter: skip the later stages' predicates.
+    let last = if a.runs.is_empty() {
+        1
+    } else {
+        rule.stages.len()
+    };
+    let matching: Vec<usize> = (0..last)
         .filter(|&i| stage_matches(&rule.stages[i], item, procs))
         .collect();
     if matching.is_empty() {
@@ -308,7 +343,10 @@ fn advance(a: &mut Active, id: u64, item: Item<'_>, procs: &ProcessTable, out: &
         run.last_technique = Some(f.technique.clone());
     }
     if (run.in_stage as usize) <= EVIDENCE_PER_STAGE && run.evidence.len() < EVIDENCE_MAX {
-        run.evidence.push(evidence_of(item));
+        run.evidence.push(match item {
+            Item::Event(e) => Evidence::Event(Box::new(e.clone())),
+            Item::Finding(_) => Evidence::Finding(evidence_of(item)),
+        });
     }
     if run.in_stage < stage.count {
         return;
@@ -463,7 +501,7 @@ fn emit(rule: &Rule, run: &Run, procs: &ProcessTable, partial: bool) -> Finding 
         },
         entity,
         summary,
-        evidence: run.evidence.clone(),
+        evidence: run.evidence.iter().map(Evidence::to_json).collect(),
         author: None,
         stage: Some(run.done as u32),
     }

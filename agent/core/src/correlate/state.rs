@@ -6,6 +6,23 @@ use chrono::{DateTime, Utc};
 
 use super::keys::KeyVal;
 
+/// One piece of evidence of a run.
+#[derive(Debug, Clone)]
+pub enum Evidence {
+    Event(Box<crate::event::Event>),
+    /// A finding's summary object (findings are few; their own evidence is not copied).
+    Finding(serde_json::Value),
+}
+
+impl Evidence {
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Evidence::Event(e) => crate::detect::evidence(e),
+            Evidence::Finding(v) => v.clone(),
+        }
+    }
+}
+
 /// One partial match of a rule's sequence.
 #[derive(Debug, Clone)]
 pub struct Run {
@@ -19,7 +36,8 @@ pub struct Run {
     pub distinct: Vec<String>,
     /// Keys the run is indexed under (one for equality joins; the tree's processes otherwise).
     pub anchors: Vec<KeyVal>,
-    pub evidence: Vec<serde_json::Value>,
+    /// Kept as values and turned into JSON only when the run completes (most never do).
+    pub evidence: Vec<Evidence>,
     /// One line per completed stage, for the summary.
     pub chain: Vec<String>,
     pub last_pid: Option<u32>,
