@@ -11,6 +11,7 @@ use crate::proctable::ProcessTable;
 
 pub mod exec_from_tmp;
 pub mod pipe_to_shell;
+pub mod rules;
 pub mod shell;
 pub mod ssh_bruteforce;
 
@@ -22,7 +23,8 @@ pub trait Detector: Send {
     fn on_event(&mut self, ev: &Event, procs: &ProcessTable, out: &mut Vec<Finding>);
 }
 
-/// The detectors switched on in `cfg`, in a fixed order.
+/// The code detectors switched on in `cfg` (not in `disabled`, and `enabled` where the detector
+/// has its own section), in a fixed order. Rules as data are added by the engine.
 pub fn build(cfg: &DetectorsConfig) -> Vec<Box<dyn Detector>> {
     let mut v: Vec<Box<dyn Detector>> = Vec::new();
     if cfg.ssh_bruteforce.enabled {
@@ -40,6 +42,7 @@ pub fn build(cfg: &DetectorsConfig) -> Vec<Box<dyn Detector>> {
             cfg.exec_from_tmp.clone(),
         )));
     }
+    v.retain(|d| !cfg.disabled.iter().any(|id| id == d.id()));
     v
 }
 
