@@ -11,6 +11,7 @@ use crate::proctable::ProcessTable;
 
 pub mod argv0_masquerade;
 pub mod auth_patterns;
+pub mod bench;
 pub mod discovery_burst;
 pub mod exec_from_tmp;
 pub mod mass_file_change;
