@@ -21,20 +21,29 @@ use innerwarden_core::config::DetectorsConfig;
 use innerwarden_core::qa::{atomic, gate};
 
 /// Minimum detected tests per area of the extract (of the converted ones). Set from what the
-/// engine reached when the gate was introduced; the lead re-tunes after merging detectors.
+/// engine reached when the gate was introduced (after merging the rules branch's detectors);
+/// the lead re-tunes after merging everything.
 const MIN_DETECTED: &[(&str, usize)] = &[
-    ("cred_access", 1),
-    ("defense_evasion", 7),
-    ("discovery_collection_other", 1),
+    ("cred_access", 4),
+    ("defense_evasion", 13),
+    ("discovery_collection_other", 2),
     ("download_exec", 1),
-    ("execution", 2),
-    ("persist_systemd", 5),
-    ("privesc", 2),
+    ("execution", 4),
+    ("log_tampering", 12),
+    ("persist_cron", 1),
+    ("persist_systemd", 6),
+    ("privesc", 4),
+    ("ssh_bruteforce", 1),
 ];
 /// Minimum detected over all converted tests.
-const MIN_TOTAL_DETECTED: usize = 19;
-/// Maximum findings per benign corpus (a corpus not listed allows none).
-const MAX_FALSE_POSITIVES: &[(&str, usize)] = &[];
+const MIN_TOTAL_DETECTED: usize = 51;
+/// Maximum findings per benign corpus (a corpus not listed allows none). The ones allowed are
+/// the false positives measured when the gate was introduced, to be tuned away by the rules'
+/// owners: admin-ssh `systemctl_enable_unit` (an admin enabling a service); backup
+/// `archive_sensitive_dirs`, `shadow_read` (tar reading /etc/shadow) and `recovery_inhibited`
+/// (the script removing its own plain archive after encrypting it); containers
+/// `unshare_user_namespace` (rootless crun).
+const MAX_FALSE_POSITIVES: &[(&str, usize)] = &[("admin-ssh", 1), ("backup", 3), ("containers", 1)];
 
 fn data_dir() -> PathBuf {
     PathBuf::from(concat!(

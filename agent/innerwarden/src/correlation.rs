@@ -1,5 +1,6 @@
 //! Builds the [`Engine`] with the configured correlation rule directory: the one place that
-//! reads rule files from disk (the core only compiles text).
+//! reads correlation rule files from disk (the core only compiles text). Detection rules come
+//! first ([`crate::rules_dir::engine`]), so a correlation stage may name any of their ids.
 
 use std::path::Path;
 
@@ -8,20 +9,27 @@ use innerwarden_core::config::Config;
 use innerwarden_core::correlate::RuleSource;
 use innerwarden_core::engine::Engine;
 
-/// The engine for `cfg`: detectors, shipped correlation rules, then `detectors.correlation.dir`.
-/// A bad rule file is an error naming the file and the rule.
+/// The engine for `cfg`: detectors and rules, shipped correlation rules, then
+/// `detectors.correlation.dir`. A bad rule file is an error naming the file and the rule.
 pub fn engine(cfg: &Config) -> anyhow::Result<Engine> {
+    let mut engine = crate::rules_dir::engine(cfg)?;
     let c = &cfg.detectors.correlation;
-    let extra = match (&c.dir, c.enabled) {
-        (Some(dir), true) => read_dir(dir)?,
-        _ => Vec::new(),
-    };
-    Ok(Engine::with_correlation(&cfg.detectors, &extra)?)
+    if c.enabled {
+        let local = read_dir(&c.dir)?;
+        if !local.is_empty() {
+            engine.set_correlation(&cfg.detectors, &local)?;
+        }
+    }
+    Ok(engine)
 }
 
-/// Every `*.toml` file of `dir`, in name order.
+/// Every `*.toml` file of `dir`, in name order; none when the directory does not exist.
 pub fn read_dir(dir: &Path) -> anyhow::Result<Vec<RuleSource>> {
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
+    let entries = match std::fs::read_dir(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        other => other,
+    };
+    let mut paths: Vec<_> = entries
         .with_context(|| format!("reading correlation rule directory {}", dir.display()))?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()
@@ -69,7 +77,8 @@ finding = { detector = ["ssh_bruteforce"] }
         .expect("write");
         std::fs::write(dir.path().join("notes.txt"), "ignored").expect("write");
         let mut cfg = Config::default();
-        cfg.detectors.correlation.dir = Some(dir.path().to_owned());
+        cfg.detectors.rules.dir = dir.path().join("no-rules");
+        cfg.detectors.correlation.dir = dir.path().to_owned();
         let err = engine(&cfg)
             .err()
             .map(|e| e.to_string())
@@ -80,11 +89,23 @@ finding = { detector = ["ssh_bruteforce"] }
             ),
             "{err}"
         );
-        cfg.detectors.correlation.dir = Some(dir.path().join("absent"));
-        let err = engine(&cfg)
-            .err()
-            .map(|e| format!("{e:#}"))
-            .unwrap_or_default();
-        assert!(err.contains("reading correlation rule directory"), "{err}");
+        cfg.detectors.correlation.dir = dir.path().join("absent");
+        let e = engine(&cfg).expect("a missing directory is no local rules");
+        assert!(e.correlator().rule_ids().len() >= 30);
+        std::fs::write(
+            dir.path().join("local.toml"),
+            "[[rule]]\nid = \"download_chmod_exec\"\nenabled = false\ntitle = \"t\"\n\
+             technique = \"T1105\"\nseverity = \"low\"\njoin = \"source\"\nwithin = \"1m\"\n\
+             [[rule.stage]]\nname = \"a\"\nfinding = { detector = [\"ssh_bruteforce\"] }\n\
+             [[rule.stage]]\nname = \"b\"\nfinding = { detector = [\"ssh_bruteforce\"] }\n",
+        )
+        .expect("write");
+        cfg.detectors.correlation.dir = dir.path().to_owned();
+        let e = engine(&cfg).expect("a local file switching a shipped rule off");
+        let ids = e.correlator().rule_ids();
+        assert!(
+            !ids.contains(&"corr.download_chmod_exec".to_owned()),
+            "{ids:?}"
+        );
     }
 }

@@ -11,9 +11,10 @@ pub struct CorrelationConfig {
     pub enabled: bool,
     /// Use the rules shipped inside the binary (rules/correlation/*.toml). Default true.
     pub embedded: bool,
-    /// A directory of extra `*.toml` correlation rule files, loaded after the embedded ones; a
-    /// rule with the id of an embedded rule replaces it. Default: none.
-    pub dir: Option<PathBuf>,
+    /// A directory of local `*.toml` correlation rule files, loaded after the embedded ones; a
+    /// rule with the id of a shipped rule replaces it. A missing directory means none (as for
+    /// `detectors.rules.dir`). Default `/etc/innerwarden/correlation.d`.
+    pub dir: PathBuf,
     /// Partial sequences kept per rule at once; the least recently advanced are forgotten
     /// first (counted). Default 4096.
     pub max_runs_per_rule: usize,
@@ -27,7 +28,7 @@ impl Default for CorrelationConfig {
         Self {
             enabled: true,
             embedded: true,
-            dir: None,
+            dir: PathBuf::from("/etc/innerwarden/correlation.d"),
             max_runs_per_rule: 4096,
             max_sessions: 65_536,
         }
@@ -49,12 +50,10 @@ impl CorrelationConfig {
                 "must be at least 1".into(),
             ));
         }
-        if let Some(d) = &self.dir
-            && !d.is_absolute()
-        {
+        if !self.dir.is_absolute() {
             return Err((
                 "detectors.correlation.dir",
-                format!("{} is not an absolute path", d.display()),
+                format!("{} is not an absolute path", self.dir.display()),
             ));
         }
         Ok(())

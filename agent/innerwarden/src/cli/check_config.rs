@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use super::{Cli, load_config};
 
 #[derive(Debug, clap::Args)]
@@ -16,13 +18,20 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     if args.print {
         print!("{}", toml::to_string_pretty(&cfg)?);
     }
-    let engine = crate::correlation::engine(&cfg)?;
-    let on = engine.detector_ids();
+    let engine = crate::correlation::engine(&cfg)
+        .with_context(|| format!("configuration {}", cli.config.display()))?;
+    let on: Vec<&str> = engine
+        .detector_ids()
+        .into_iter()
+        .filter(|id| *id != "rules")
+        .collect();
     println!(
-        "configuration OK ({}): state_dir {}, detectors: {}",
+        "configuration OK ({}): state_dir {}, detectors: {}; rules: {} active (rules dir {})",
         cli.config.display(),
         cfg.agent.state_dir.display(),
-        on.join(", ")
+        on.join(", "),
+        engine.rule_ids().len(),
+        cfg.detectors.rules.dir.display()
     );
     println!(
         "correlation rules: {}",

@@ -11,6 +11,7 @@ use crate::control::client::BusChoice;
 pub mod actions;
 pub mod audit;
 pub mod bench;
+pub mod bench_detect;
 pub mod block;
 pub mod check_config;
 pub mod duration;
@@ -18,6 +19,7 @@ pub mod events;
 pub mod incidents;
 pub mod mode;
 pub mod replay;
+pub mod rules;
 pub mod run;
 pub mod status;
 pub mod table;
@@ -73,6 +75,8 @@ pub enum Command {
     Mode(mode::Args),
     /// Actions taken or recorded as dry-run, newest first (D-Bus).
     Actions(actions::Args),
+    /// The detection catalogue (`rules list`) and a rule-file compiler (`rules check [DIR]`).
+    Rules(rules::Args),
 }
 
 /// Read and validate the configuration. A missing file at the default path means defaults;
@@ -118,5 +122,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Unblock(args) => unblock::run(&cli, args),
         Command::Mode(args) => mode::run(&cli, args),
         Command::Actions(args) => actions::run(&cli, args),
+        Command::Rules(args) => rules::run(&cli, args),
     }
 }

@@ -72,7 +72,7 @@ async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
 
     let mut engine = crate::correlation::engine(&cfg)?;
     let seed = procfs::scan(Path::new("/proc"));
-    tracing::info!(processes = seed.len(), detectors = ?engine.detector_ids(), "process table seeded");
+    tracing::info!(processes = seed.len(), detectors = ?engine.detector_ids(), rules = engine.rule_ids().len(), "process table seeded");
     engine.seed(seed);
 
     let (tx, rx) = bounded::<Event>("events", cfg.agent.event_queue);
