@@ -14,7 +14,8 @@
 //!
 //! [[rule.stage]]
 //! name = "brute force"
-//! finding = { detector = ["ssh_bruteforce"] }
+//! finding = { detector = ["ssh_bruteforce"] }   # or technique, technique_prefix, tactic,
+//!                                              # min_severity (all given must hold)
 //!
 //! [[rule.stage]]
 //! name = "login"
@@ -27,6 +28,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::predicate::EventMatch;
+use crate::attack::Tactic;
 use crate::finding::{Finding, Severity};
 
 /// Why a rule file was refused. Every variant names the file; rule errors name the rule.
@@ -165,6 +167,9 @@ struct FindingDef {
     technique: Vec<String>,
     #[serde(default)]
     technique_prefix: Vec<String>,
+    /// ATT&CK tactics (snake_case, as in attack.rs) of the finding's technique.
+    #[serde(default)]
+    tactic: Vec<String>,
     #[serde(default)]
     min_severity: Option<Severity>,
 }
@@ -175,6 +180,7 @@ pub struct FindingMatch {
     detectors: Vec<String>,
     techniques: Vec<String>,
     technique_prefixes: Vec<String>,
+    tactics: Vec<Tactic>,
     min_severity: Option<Severity>,
 }
 
@@ -187,6 +193,9 @@ impl FindingMatch {
                     .technique_prefixes
                     .iter()
                     .any(|p| f.technique.starts_with(p.as_str())))
+            && (self.tactics.is_empty()
+                || crate::attack::tactics(&f.technique)
+                    .is_some_and(|ts| ts.iter().any(|t| self.tactics.contains(t))))
             && self.min_severity.is_none_or(|s| f.severity >= s)
     }
 }
@@ -390,9 +399,25 @@ fn compile_stage(
             if let Some(p) = f.technique_prefix.iter().find(|p| !p.starts_with('T')) {
                 return Err(format!("technique_prefix {p:?} must start with T"));
             }
+            let tactics = f
+                .tactic
+                .iter()
+                .map(|name| {
+                    Tactic::ALL
+                        .into_iter()
+                        .find(|t| t.as_str() == name)
+                        .ok_or_else(|| {
+                            format!(
+                                "unknown tactic {name:?} (known: {})",
+                                Tactic::ALL.map(Tactic::as_str).join(", ")
+                            )
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             if f.detector.is_empty()
                 && f.technique.is_empty()
                 && f.technique_prefix.is_empty()
+                && tactics.is_empty()
                 && f.min_severity.is_none()
             {
                 return Err("a finding stage needs at least one condition".into());
@@ -401,6 +426,7 @@ fn compile_stage(
                 detectors: f.detector.clone(),
                 techniques: f.technique.clone(),
                 technique_prefixes: f.technique_prefix.clone(),
+                tactics,
                 min_severity: f.min_severity,
             })
         }

@@ -207,6 +207,57 @@ fn other_source_window_and_gap_do_not_fire() {
 }
 
 #[test]
+fn finding_stages_match_technique_prefix_tactic_and_severity() {
+    let text = r#"
+[[rule]]
+id = "cred_then_c2"
+title = "credential access then c2"
+technique = "T1041"
+severity = "high"
+join = "source"
+within = "1h"
+
+[[rule.stage]]
+name = "credential access"
+finding = { tactic = ["credential_access"], min_severity = "medium" }
+
+[[rule.stage]]
+name = "brute force again"
+finding = { technique_prefix = ["T1110"] }
+"#;
+    let mut c = correlator(text);
+    let procs = ProcessTable::default();
+    let mut out = Vec::new();
+    let mut low = host_finding(0, "203.0.113.9", "ssh_bruteforce");
+    low.severity = Severity::Low;
+    c.on_finding(&low, &procs, &mut out);
+    c.on_finding(
+        &host_finding(1, "203.0.113.9", "pipe_to_shell"),
+        &procs,
+        &mut out,
+    );
+    assert!(out.is_empty(), "a low finding does not start it: {out:#?}");
+    c.on_finding(
+        &host_finding(2, "203.0.113.9", "ssh_bruteforce"),
+        &procs,
+        &mut out,
+    );
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_eq!(out[0].stage, Some(2));
+    let err = compile(
+        &[RuleSource {
+            file: "t.toml".into(),
+            text: text.replace("credential_access", "credential_acess"),
+        }],
+        &known(),
+    )
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(err.contains("unknown tactic \"credential_acess\""), "{err}");
+}
+
+#[test]
 fn correlation_findings_are_not_fed_back() {
     let mut c = correlator(BRUTE_LOGIN_EXEC);
     let procs = ProcessTable::default();
