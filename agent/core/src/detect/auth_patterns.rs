@@ -152,7 +152,8 @@ impl Detector for DistributedBruteforce {
 pub struct SlowBruteforce {
     hour: Keyed<Host, Attempt>,
     minute: Keyed<Host, u32>,
-    fast: std::collections::HashSet<Host>,
+    /// Sources that reached a burst, and when (exempt for an hour: `ssh_bruteforce`'s).
+    fast: std::collections::HashMap<Host, chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for SlowBruteforce {
@@ -183,14 +184,18 @@ impl Detector for SlowBruteforce {
             if self.fast.len() >= MAX_KEYS {
                 self.fast.clear();
             }
-            self.fast.insert(src.clone());
+            self.fast.insert(src.clone(), ev.ts);
         }
+        let was_fast = self
+            .fast
+            .get(&src)
+            .is_some_and(|t| ev.ts - *t <= TimeDelta::seconds(3600));
         let window = self.hour.window();
         let r = self.hour.entry(&src, ev.ts);
         for _ in 0..n {
             r.push(ev.ts, a.clone(), window, MAX_ITEMS);
         }
-        if r.len() >= SLOW_FAILURES && !r.recently_fired(window) && !self.fast.contains(&src) {
+        if r.len() >= SLOW_FAILURES && !r.recently_fired(window) && !was_fast {
             r.last_fired = Some(r.last_seen);
             let summary = format!(
                 "{} failed logins from {src} within an hour, never {SLOW_MAX_PER_MINUTE} in a minute",
@@ -303,9 +308,8 @@ impl Detector for SuccessAfterFailures {
         let Some(r) = self.by_src.get(&src) else {
             return;
         };
-        let recent = r.iter().count();
-        let fresh = ev.ts - r.last_seen <= TimeDelta::seconds(600);
-        if recent >= SUCCESS_AFTER && fresh {
+        let recent = r.count_since(ev.ts - TimeDelta::seconds(600));
+        if recent >= SUCCESS_AFTER {
             let mut ev_list = last_evidence(r.iter());
             ev_list.push(evidence(ev));
             let summary = format!(

@@ -21,6 +21,30 @@ const SHELLS: &[&str] = &[
     "sh", "bash", "dash", "zsh", "ash", "ksh", "busybox", "sudo", "su",
 ];
 
+/// Commands about who we are and what we may do: a burst needs at least [`MIN_IDENTITY`] of
+/// these, which separates an intruder's first minute from an admin's health check (df, free,
+/// uptime, ps, ss).
+const IDENTITY: &[&str] = &[
+    "id",
+    "whoami",
+    "groups",
+    "getent",
+    "sudo -l",
+    "crontab -l",
+    "find -perm",
+    "cat /etc/passwd",
+    "cat /etc/group",
+    "cat /etc/sudoers",
+    "cat /proc/1/cgroup",
+    "cat /etc/crontab",
+    "last",
+    "lastlog",
+    "users",
+    "w",
+    "who",
+];
+pub const MIN_IDENTITY: usize = 2;
+
 /// Parents whose children run discovery commands as a matter of course.
 const BENIGN_ANCESTORS: &[&str] = &[
     "run-parts",
@@ -162,7 +186,11 @@ impl Detector for DiscoveryBurst {
         let mut cmds: Vec<String> = r.iter().map(|(c, _)| c.clone()).collect();
         cmds.sort_unstable();
         cmds.dedup();
-        if cmds.len() >= THRESHOLD && !r.recently_fired(window) {
+        let identity = cmds
+            .iter()
+            .filter(|c| IDENTITY.contains(&c.as_str()))
+            .count();
+        if cmds.len() >= THRESHOLD && identity >= MIN_IDENTITY && !r.recently_fired(window) {
             r.last_fired = Some(r.last_seen);
             let summary = format!(
                 "{} discovery commands within {WINDOW_SECS}s under {} (pid {}): {}",

@@ -185,3 +185,34 @@ pub(crate) fn evidence(ev: &Event) -> serde_json::Value {
     // Serializing our own plain data types cannot fail (no maps with non-string keys).
     serde_json::to_value(ev).unwrap_or(serde_json::Value::Null)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_matches_build_and_names_known_techniques() {
+        let ids: Vec<&str> = CATALOG.iter().map(|d| d.id).collect();
+        assert_eq!(ids, ALL, "CATALOG and ALL list the same detectors in order");
+        let built: Vec<&str> = build(&DetectorsConfig::default())
+            .iter()
+            .map(|d| d.id())
+            .collect();
+        assert_eq!(built, ALL, "build() makes every detector by default");
+        for d in CATALOG {
+            assert!(
+                crate::attack::tactics(d.technique).is_some(),
+                "{} names unknown technique {}",
+                d.id,
+                d.technique
+            );
+        }
+        let cfg = DetectorsConfig {
+            disabled: vec!["slow_bruteforce".into(), "pipe_to_shell".into()],
+            ..DetectorsConfig::default()
+        };
+        let built: Vec<&str> = build(&cfg).iter().map(|d| d.id()).collect();
+        assert_eq!(built.len(), ALL.len() - 2);
+        assert!(!built.contains(&"slow_bruteforce"));
+    }
+}

@@ -46,6 +46,11 @@ impl<T> Recent<T> {
         self.items.len()
     }
 
+    /// Items at or after `since`.
+    pub fn count_since(&self, since: DateTime<Utc>) -> usize {
+        self.items.iter().filter(|(t, _)| *t >= since).count()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
