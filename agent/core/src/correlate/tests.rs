@@ -258,6 +258,57 @@ finding = { technique_prefix = ["T1110"] }
 }
 
 #[test]
+fn unit_join_ties_processes_of_one_service() {
+    let text = r#"
+[[rule]]
+id = "unit_shell_then_curl"
+title = "a service runs a shell, then curl, in the same unit"
+technique = "T1105"
+severity = "medium"
+join = "unit"
+within = "10m"
+
+[[rule.stage]]
+name = "shell"
+event = { kind = "exec", name = "sh" }
+
+[[rule.stage]]
+name = "download"
+event = { kind = "exec", name = "curl" }
+"#;
+    let mut c = correlator(text);
+    let mut procs = ProcessTable::default();
+    for (pid, unit) in [(100, "app.service"), (200, "other.service")] {
+        procs.insert(crate::proctable::ProcInfo {
+            pid,
+            ppid: 1,
+            exe: "/usr/bin/app".into(),
+            unit: Some(unit.into()),
+            ..Default::default()
+        });
+    }
+    // The shell in app.service; curl in other.service: different units, nothing.
+    let out = feed_events(
+        &mut c,
+        &mut procs,
+        &[
+            exec(0, 101, 100, "/usr/bin/sh"),
+            exec(1, 201, 200, "/usr/bin/curl"),
+        ],
+    );
+    assert!(out.is_empty(), "{out:#?}");
+    // curl under app.service (a grandchild of the unit's main process): fires.
+    let out = feed_events(&mut c, &mut procs, &[exec(2, 102, 101, "/usr/bin/curl")]);
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert!(
+        out[0].summary.contains("unit app.service"),
+        "{}",
+        out[0].summary
+    );
+    assert_eq!(out[0].entity.key().split(':').nth(1), Some("102"));
+}
+
+#[test]
 fn correlation_findings_are_not_fed_back() {
     let mut c = correlator(BRUTE_LOGIN_EXEC);
     let procs = ProcessTable::default();
