@@ -213,6 +213,13 @@ impl Default for AuthlogSensorConfig {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DetectorsConfig {
+    /// `[detectors.correlation]`: sequences over time (agent/core/src/correlate).
+    pub correlation: crate::correlate::CorrelationConfig,
+    /// Detector and rule ids switched off (`innerwarden rules list` shows them all). An unknown
+    /// id is refused. Default: none.
+    pub disabled: Vec<String>,
+    /// Rules as data: where local rule files live.
+    pub rules: RulesConfig,
     pub ssh_bruteforce: SshBruteforceConfig,
     pub pipe_to_shell: PipeToShellConfig,
     pub exec_from_tmp: ExecFromTmpConfig,
@@ -237,6 +244,23 @@ impl Default for SigmaConfig {
         Self {
             enabled: false,
             dir: PathBuf::from("/etc/innerwarden/sigma"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RulesConfig {
+    /// Directory of local rule files (`*.toml`, same format as the shipped `rules/`): they add
+    /// rules, or replace a shipped rule with the same id. A missing directory means none.
+    /// Default `/etc/innerwarden/rules.d`.
+    pub dir: PathBuf,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("/etc/innerwarden/rules.d"),
         }
     }
 }
@@ -400,6 +424,20 @@ impl Config {
         if self.sensors.authlog.enabled && self.sensors.authlog.paths.is_empty() {
             return bad("sensors.authlog.paths", "enabled but no paths given");
         }
+        if !self.detectors.rules.dir.is_absolute() {
+            return bad("detectors.rules.dir", "must be an absolute path");
+        }
+        if let Some(id) = self
+            .detectors
+            .disabled
+            .iter()
+            .find(|id| !crate::rules::rule::valid_id(id))
+        {
+            return bad(
+                "detectors.disabled",
+                format!("{id:?} is not a detector or rule id"),
+            );
+        }
         let b = &self.detectors.ssh_bruteforce;
         if b.threshold == 0 {
             return bad("detectors.ssh_bruteforce.threshold", "must be at least 1");
@@ -427,6 +465,9 @@ impl Config {
         }
         if self.detectors.sigma.enabled && !self.detectors.sigma.dir.is_absolute() {
             return bad("detectors.sigma.dir", "must be an absolute path");
+        }
+        if let Err((key, problem)) = self.detectors.correlation.validate() {
+            return bad(key, problem);
         }
         if self.storage.incident_window_secs == 0 {
             return bad("storage.incident_window_secs", "must be at least 1");

@@ -5,10 +5,17 @@
 //!
 //! - [`fail2ban`]: fail2ban's filter test files (`# failJSON: {...}` labels the next log line).
 //! - [`loghub`]: loghub's OpenSSH_2k with its per-line template ids.
+//! - [`atomic`]: Atomic Red Team's Linux tests as synthetic exec streams ([`shell_split`] reads
+//!   their shell commands).
+//! - [`gate`]: the detection gate: detection per area over the ART streams, false positives
+//!   per benign corpus.
 //! - [`bench_replay_lines`]: decoder throughput.
 
+pub mod atomic;
 pub mod fail2ban;
+pub mod gate;
 pub mod loghub;
+pub mod shell_split;
 
 use std::time::Instant;
 

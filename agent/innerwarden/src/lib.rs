@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`cli`]: one file per subcommand; `main.rs` only parses and dispatches.
 //! - [`channel`]: bounded channels with named drop counters.
+//! - [`correlation`]: the engine with the configured correlation rule directory.
 //! - [`pipeline`]: the loop from the event channel through the engine to the sink.
 //! - [`sensor`]: eBPF, journald and auth.log sensors.
 //! - [`procfs`]: the /proc scan that seeds the process table.
@@ -17,6 +18,7 @@ pub mod audit_log;
 pub mod channel;
 pub mod cli;
 pub mod control;
+pub mod correlation;
 pub mod logging;
 pub mod notify;
 pub mod pipeline;
@@ -24,6 +26,7 @@ pub mod procfs;
 pub mod procnet;
 pub mod recorder;
 pub mod respond;
+pub mod rules_dir;
 pub mod sensor;
 pub mod service;
 pub mod sigma_rules;

@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use innerwarden_core::engine::Engine;
 
 use super::{Cli, load_config};
 
@@ -19,23 +18,24 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     if args.print {
         print!("{}", toml::to_string_pretty(&cfg)?);
     }
-    let mut engine = Engine::new(&cfg.detectors);
-    if let Some(sigma) =
-        crate::sigma_rules::build(&cfg.detectors.sigma).context("detectors.sigma.dir")?
-    {
-        println!(
-            "sigma: {} rules loaded from {}",
-            sigma.len(),
-            cfg.detectors.sigma.dir.display()
-        );
-        engine.add_detector(Box::new(sigma));
-    }
-    let on = engine.detector_ids();
+    let engine = crate::correlation::engine(&cfg)
+        .with_context(|| format!("configuration {}", cli.config.display()))?;
+    let on: Vec<&str> = engine
+        .detector_ids()
+        .into_iter()
+        .filter(|id| *id != "rules")
+        .collect();
     println!(
-        "configuration OK ({}): state_dir {}, detectors: {}",
+        "configuration OK ({}): state_dir {}, detectors: {}; rules: {} active (rules dir {})",
         cli.config.display(),
         cfg.agent.state_dir.display(),
-        on.join(", ")
+        on.join(", "),
+        engine.rule_ids().len(),
+        cfg.detectors.rules.dir.display()
+    );
+    println!(
+        "correlation rules: {}",
+        engine.correlator().rule_ids().len()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@ use crate::control::client::BusChoice;
 pub mod actions;
 pub mod audit;
 pub mod bench;
+pub mod bench_detect;
 pub mod block;
 pub mod check_config;
 pub mod duration;
@@ -19,6 +20,7 @@ pub mod incidents;
 pub mod mode;
 pub mod replay;
 pub mod revert;
+pub mod rules;
 pub mod run;
 pub mod sigma;
 pub mod status;
@@ -80,6 +82,8 @@ pub enum Command {
     Actions(actions::Args),
     /// Native Sigma rules: check which rules of a directory load.
     Sigma(sigma::Args),
+    /// The detection catalogue (`rules list`) and a rule-file compiler (`rules check [DIR]`).
+    Rules(rules::Args),
 }
 
 /// Read and validate the configuration. A missing file at the default path means defaults;
@@ -127,5 +131,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Mode(args) => mode::run(&cli, args),
         Command::Actions(args) => actions::run(&cli, args),
         Command::Sigma(args) => sigma::run(&cli, args),
+        Command::Rules(args) => rules::run(&cli, args),
     }
 }

@@ -12,7 +12,6 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Utc;
 use innerwarden_core::decode::authlog::{LineContext, LineOutcome, SessionDecoder};
-use innerwarden_core::engine::Engine;
 use innerwarden_core::event::{Event, Source};
 use innerwarden_core::finding::Finding;
 use innerwarden_core::proctable::ProcessTable;
@@ -95,12 +94,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    let mut engine = Engine::new(&cfg.detectors);
-    if let Some(sigma) =
-        crate::sigma_rules::build(&cfg.detectors.sigma).context("detectors.sigma.dir")?
-    {
-        engine.add_detector(Box::new(sigma));
-    }
+    let engine = crate::correlation::engine(&cfg)?;
     let (counts, stats) = rt.block_on(async {
         let (tx, rx) = bounded::<Event>("events", cfg.agent.event_queue);
         let (_stop, stop_rx) = tokio::sync::watch::channel(false);
