@@ -408,7 +408,7 @@ fn mount_and_unshare_in_a_private_namespace() {
     let (mut mount, mut ns) = (None, None);
     wait_for(&mut rx, WAIT, |ev| {
         match &ev.kind {
-            EventKind::Mount(m) if m.source == marker => mount = Some(m.clone()),
+            EventKind::Mount(m) if m.device == marker => mount = Some(m.clone()),
             EventKind::Namespace(n) if n.comm == "unshare" && n.syscall == "unshare" => {
                 ns = Some(n.clone())
             }

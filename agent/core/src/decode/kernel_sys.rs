@@ -140,7 +140,7 @@ pub(super) fn decode_sys(
                 pid: r.header.pid,
                 uid: r.header.uid,
                 comm: cstr(&r.header.comm),
-                source: cstr(&r.source),
+                device: cstr(&r.source),
                 target: cstr(&r.target),
                 fstype: cstr(&r.fstype),
                 flags: r.flags,

@@ -301,7 +301,7 @@ fn mount_namespace_bpf_module() {
             pid: 7,
             uid: 0,
             comm: "mount".into(),
-            source: "/dev/sdb1".into(),
+            device: "/dev/sdb1".into(),
             target: "/mnt".into(),
             fstype: "ext4".into(),
             flags: 1

@@ -155,8 +155,10 @@ pub struct Mount {
     pub uid: u32,
     #[serde(default)]
     pub comm: String,
+    /// What is mounted (a device, a directory for a bind mount, or a name like `proc`). Named
+    /// `device`, not `source`: the event's own `source` (the sensor) shares the flat object.
     #[serde(default)]
-    pub source: String,
+    pub device: String,
     pub target: String,
     #[serde(default)]
     pub fstype: String,

@@ -133,7 +133,7 @@ pub fn describe(k: &EventKind) -> String {
         ),
         EventKind::Mount(m) => format!(
             "uid={} {} {} on {} ({})",
-            m.uid, m.comm, m.source, m.target, m.fstype
+            m.uid, m.comm, m.device, m.target, m.fstype
         ),
         EventKind::Namespace(n) => format!(
             "uid={} {} {} flags={:#x}",

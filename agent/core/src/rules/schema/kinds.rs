@@ -228,7 +228,7 @@ static MOUNT: &[FieldDef] = &[
     field!(Mount, "pid", Ty::Int, |e| n(e.pid)),
     field!(Mount, "uid", Ty::Int, |e| n(e.uid)),
     field!(Mount, "comm", Ty::Str, |e| s(&e.comm)),
-    field!(Mount, "source", Ty::Str, |e| s(&e.source)),
+    field!(Mount, "device", Ty::Str, |e| s(&e.device)),
     field!(Mount, "target", Ty::Str, |e| s(&e.target)),
     field!(Mount, "fstype", Ty::Str, |e| s(&e.fstype)),
     field!(Mount, "flags", Ty::Int, |e| bits(e.flags)),
