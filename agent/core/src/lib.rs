@@ -13,6 +13,8 @@
 //! - [`audit`]: the hash-chained audit record format, checkpoints and verification.
 //! - [`config`]: the TOML configuration, validated into checked types.
 //! - [`engine`]: the per-event step (enrich → detect → group) the live pipeline and replay share.
+//! - [`model`]: incident features, the host baseline, the local model (scoring, training,
+//!   evaluation).
 
 pub mod audit;
 pub mod config;
@@ -22,6 +24,7 @@ pub mod detect;
 pub mod engine;
 pub mod event;
 pub mod finding;
+pub mod model;
 pub mod proctable;
 pub mod qa;
 pub mod replay;
