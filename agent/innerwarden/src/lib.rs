@@ -11,12 +11,14 @@
 //! - [`control`]: the D-Bus service `org.innerwarden.Agent1` and its client.
 //! - [`service`]: systemd integration without libsystemd (readiness, watchdog, status).
 //! - [`logging`]: tracing setup.
+//! - [`model`]: model choice, the SQLite-backed host baseline, retraining with feedback.
 
 pub mod audit_log;
 pub mod channel;
 pub mod cli;
 pub mod control;
 pub mod logging;
+pub mod model;
 pub mod notify;
 pub mod pipeline;
 pub mod procfs;

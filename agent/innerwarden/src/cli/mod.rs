@@ -15,8 +15,10 @@ pub mod block;
 pub mod check_config;
 pub mod duration;
 pub mod events;
+pub mod feedback;
 pub mod incidents;
 pub mod mode;
+pub mod model;
 pub mod replay;
 pub mod run;
 pub mod status;
@@ -73,6 +75,10 @@ pub enum Command {
     Mode(mode::Args),
     /// Actions taken or recorded as dry-run, newest first (D-Bus).
     Actions(actions::Args),
+    /// Tell the agent an incident was benign or malicious; the model learns from it (D-Bus).
+    Feedback(feedback::Args),
+    /// Train the local model from the labelled corpus, or evaluate it on the held-out split.
+    Model(model::Args),
 }
 
 /// Read and validate the configuration. A missing file at the default path means defaults;
@@ -118,5 +124,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Unblock(args) => unblock::run(&cli, args),
         Command::Mode(args) => mode::run(&cli, args),
         Command::Actions(args) => actions::run(&cli, args),
+        Command::Feedback(args) => feedback::run(&cli, args),
+        Command::Model(args) => model::run(&cli, args),
     }
 }

@@ -21,10 +21,15 @@ use innerwarden_core::decide::score::{EvidenceScorer, FindingView, IncidentView}
 use innerwarden_core::decide::{Decider, Decision};
 use innerwarden_core::event::{AuthService, Event, EventKind};
 use innerwarden_core::finding::{Entity, Finding};
+use innerwarden_core::model::config::ModelConfig;
+use innerwarden_core::model::context::History;
+use innerwarden_core::model::corpus::context_for;
+use innerwarden_core::model::file::Label;
 use innerwarden_core::proctable::ProcessTable;
 use serde_json::json;
 
 use super::Responders;
+use crate::model::ModelState;
 use crate::notify::Notifier;
 use crate::pipeline::Recorded;
 use crate::store::Store;
@@ -49,6 +54,9 @@ pub struct ResponseStage {
     ssh_ports: Vec<u16>,
     agent_unit: Option<String>,
     notifier: Option<Notifier>,
+    model: ModelState,
+    /// Which scorer decides, for status and the audit log.
+    scorer_desc: String,
 }
 
 impl ResponseStage {
@@ -61,7 +69,104 @@ impl ResponseStage {
             ssh_ports: vec![22],
             agent_unit: None,
             notifier: None,
+            model: ModelState::new(ModelConfig::default()),
+            scorer_desc: "evidence-v1".into(),
         }
+    }
+
+    /// Score with the configured model, keep the host baseline in `store`, and retrain at once
+    /// if the store holds operator feedback.
+    pub fn with_model(mut self, cfg: &ModelConfig, store: &Store) -> anyhow::Result<Self> {
+        let (scorer, desc) = crate::model::load_scorer(cfg)?;
+        self.decider.set_scorer(scorer);
+        self.scorer_desc = desc;
+        self.model = ModelState::load(cfg.clone(), store)?;
+        if cfg.path.is_none() {
+            self.retrain_if_due(store, None, true)?;
+        }
+        Ok(self)
+    }
+
+    /// Which scorer decides (`model-v1-… (shipped)`, a path, or the evidence fallback).
+    pub fn scorer_desc(&self) -> &str {
+        &self.scorer_desc
+    }
+
+    pub fn model_state(&self) -> &ModelState {
+        &self.model
+    }
+
+    /// Retrain with the store's feedback when there is new feedback and the interval has
+    /// passed (`force`: now). The new model replaces the scorer; the swap is audited.
+    pub fn retrain_if_due(
+        &mut self,
+        store: &Store,
+        audit: Option<&mut dyn AuditWrite>,
+        force: bool,
+    ) -> anyhow::Result<bool> {
+        let rows = store.list_feedback()?.len();
+        if !self.model.retrain_due(rows, force) {
+            return Ok(false);
+        }
+        let started = std::time::Instant::now();
+        let m = crate::model::retrain(store, &self.model.cfg, self.decider.config().act_threshold)?;
+        let id = m.id();
+        tracing::info!(model = %id, feedback = m.training.feedback, ms = started.elapsed().as_millis() as u64, "model retrained with operator feedback");
+        if let Some(audit) = audit {
+            audit.audit(
+                AuditKind::ConfigLoaded,
+                json!({"model": id, "reason": "retrained with operator feedback",
+                       "training": m.training}),
+            )?;
+        }
+        self.scorer_desc = format!("{id} (retrained with {} verdicts)", m.training.feedback);
+        self.decider
+            .set_scorer(Box::new(innerwarden_core::model::ModelScorer::new(m)));
+        self.model.mark_trained(rows);
+        Ok(true)
+    }
+
+    /// An operator's verdict on an incident: audited (`feedback`), then stored with the
+    /// features of the incident's latest model decision so retraining learns from it.
+    pub fn feedback(
+        &mut self,
+        incident_id: i64,
+        verdict: Label,
+        caller_uid: u32,
+        store: &Store,
+        audit: &mut dyn AuditWrite,
+    ) -> anyhow::Result<i64> {
+        let detail = store
+            .incident(incident_id)?
+            .ok_or_else(|| anyhow::anyhow!("no incident {incident_id}"))?;
+        let decisions = store.decisions_for(incident_id)?;
+        let latest = decisions
+            .iter()
+            .rev()
+            .find(|d| !d.decision.features.is_empty());
+        let features = latest
+            .map(|d| d.decision.features.clone())
+            .unwrap_or_default();
+        let seq = audit.audit(
+            AuditKind::Feedback,
+            json!({"incident_id": incident_id, "verdict": verdict, "caller_uid": caller_uid,
+                   "entity": detail.incident.entity_key,
+                   "decision_id": latest.map(|d| d.id),
+                   "confidence": latest.map(|d| d.decision.confidence),
+                   "scorer": latest.map(|d| d.decision.scorer.clone()),
+                   "features": features}),
+        )?;
+        let id = store.insert_feedback(&crate::store::model::FeedbackRow {
+            id: 0,
+            incident_id,
+            ts: Utc::now(),
+            verdict,
+            caller_uid: Some(caller_uid),
+            entity_key: detail.incident.entity_key.clone(),
+            features,
+            audit_seq: Some(seq),
+        })?;
+        Ok(id)
     }
 
     /// Send escalations to a webhook as well as the audit log.
@@ -80,6 +185,7 @@ impl ResponseStage {
 
     /// Remember successful SSH logins (their sources are protected while their session lives).
     pub fn observe(&mut self, batch: &[Event]) {
+        self.model.observe(batch);
         for ev in batch {
             if let EventKind::AuthSuccess(s) = &ev.kind
                 && s.service == AuthService::Sshd
@@ -127,7 +233,14 @@ impl ResponseStage {
         store: &Store,
         audit: &mut dyn AuditWrite,
     ) -> anyhow::Result<Option<Decision>> {
-        let view = incident_view(finding, rec, procs, store)?;
+        let view = incident_view(
+            finding,
+            rec,
+            procs,
+            store,
+            &self.model,
+            &self.decider.config().allow,
+        )?;
         let ctx = self.host_context();
         // Event time, not wall time: a replay decides exactly as living through it did.
         let Some(decision) = self.decider.on_incident(&view, &ctx, finding.ts) else {
@@ -224,6 +337,7 @@ impl ResponseStage {
             findings: Vec::new(),
             unit: None,
             user: None,
+            context: Default::default(),
         };
         if let Some(hit) = guard::check(action, &view, self.decider.config(), &self.host_context())
         {
@@ -308,6 +422,8 @@ impl ResponseStage {
         audit: &mut dyn AuditWrite,
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
+        self.model.flush(store)?;
+        self.retrain_if_due(store, Some(&mut *audit), false)?;
         for row in store.due_for_revert(now)? {
             let kernel_ttl = matches!(
                 row.action,
@@ -350,30 +466,51 @@ impl ResponseStage {
     }
 }
 
-/// What the decision layer sees of an incident: its findings from the store, and for a process
-/// its unit and user from the process table.
+/// What the decision layer sees of an incident: its findings from the store, for a process
+/// its unit and user from the process table, and the model's context (ancestry, user class,
+/// rarity of every finding's evidence against the baseline, the entity's history, closeness
+/// to the allowlist).
 fn incident_view(
     finding: &Finding,
     rec: &Recorded,
     procs: &ProcessTable,
     store: &Store,
+    model: &ModelState,
+    allow: &innerwarden_core::decide::config::AllowConfig,
 ) -> anyhow::Result<IncidentView> {
-    let findings = match store.incident(rec.incident_id)? {
-        Some(detail) => detail
-            .findings
-            .iter()
-            .map(|f| FindingView {
-                detector: f.finding.detector.clone(),
-                technique: f.finding.technique.clone(),
-                severity: f.finding.severity,
-            })
-            .collect(),
-        None => vec![FindingView {
-            detector: finding.detector.clone(),
-            technique: finding.technique.clone(),
-            severity: finding.severity,
-        }],
+    let stored: Vec<Finding> = match store.incident(rec.incident_id)? {
+        Some(detail) => detail.findings.into_iter().map(|f| f.finding).collect(),
+        None => vec![finding.clone()],
     };
+    let findings = stored
+        .iter()
+        .map(|f| FindingView {
+            detector: f.detector.clone(),
+            technique: f.technique.clone(),
+            severity: f.severity,
+        })
+        .collect();
+    let key = finding.entity.key();
+    let (benign_feedback, malicious_feedback) = store.feedback_counts(&key)?;
+    let history = History {
+        prior_incidents: store.prior_incidents(&key, rec.incident_id)?,
+        benign_feedback,
+        malicious_feedback,
+    };
+    let max_stage = stored.iter().filter_map(|f| f.stage).max().unwrap_or(0);
+    let (mut context, _, _) =
+        context_for(finding, max_stage, procs, &model.baseline, allow, history);
+    if !context.learning {
+        for f in &stored {
+            let r = model.baseline.rarity(f, finding.ts);
+            let c = &mut context.rarity;
+            c.parent_child |= r.parent_child;
+            c.binary |= r.binary;
+            c.destination |= r.destination;
+            c.listen_port |= r.listen_port;
+            c.login_source |= r.login_source;
+        }
+    }
     let (unit, user) = match &finding.entity {
         Entity::Process { pid, .. } => procs
             .get(*pid)
@@ -388,6 +525,7 @@ fn incident_view(
         findings,
         unit,
         user,
+        context,
     })
 }
 
