@@ -9,6 +9,8 @@
 //! - [`proctable`]: the single process table (ancestry, uid, exe, cmdline, unit) all detectors share.
 //! - [`detect`]: detectors, turning events into [`finding::Finding`]s.
 //! - [`qa`]: replay quality checks against labelled third-party logs (fail2ban, loghub).
+//! - [`rules`]: rules as data: the event field schema and the compiled predicate language.
+//! - [`attack`]: ATT&CK technique ids and their tactics.
 //! - [`finding`]: findings and the incidents that group them.
 //! - [`audit`]: the hash-chained audit record format, checkpoints and verification.
 //! - [`config`]: the TOML configuration, validated into checked types.
@@ -16,6 +18,7 @@
 //! - [`model`]: incident features, the host baseline, the local model (scoring, training,
 //!   evaluation).
 
+pub mod attack;
 pub mod audit;
 pub mod config;
 pub mod decide;
@@ -28,3 +31,4 @@ pub mod model;
 pub mod proctable;
 pub mod qa;
 pub mod replay;
+pub mod rules;

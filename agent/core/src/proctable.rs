@@ -63,6 +63,9 @@ pub struct ProcessTable {
     procs: HashMap<u32, ProcInfo>,
     capacity: usize,
     evicted_total: u64,
+    /// uid → account name, handed in by the edge (from the passwd database); rules read it as
+    /// `process.user`.
+    users: HashMap<u32, String>,
 }
 
 impl Default for ProcessTable {
@@ -77,6 +80,7 @@ impl ProcessTable {
             procs: HashMap::new(),
             capacity: capacity.max(16),
             evicted_total: 0,
+            users: HashMap::new(),
         }
     }
 
@@ -91,6 +95,16 @@ impl ProcessTable {
     /// Entries dropped because the table was full.
     pub fn evicted_total(&self) -> u64 {
         self.evicted_total
+    }
+
+    /// Replace the uid → account name map (the edge reads the passwd database).
+    pub fn set_user_names(&mut self, users: HashMap<u32, String>) {
+        self.users = users;
+    }
+
+    /// The account name of `uid`, when known.
+    pub fn user_name(&self, uid: u32) -> Option<&str> {
+        self.users.get(&uid).map(String::as_str)
     }
 
     pub fn get(&self, pid: u32) -> Option<&ProcInfo> {

@@ -30,6 +30,14 @@ fn run_fixture(path: &Path) -> (usize, Vec<String>) {
         .and_then(|p| p.file_name())
         .and_then(|n| n.to_str())
         .expect("fixture in a detector dir");
+    for f in &findings {
+        assert!(
+            innerwarden_core::attack::tactics(&f.technique).is_some(),
+            "{path:?}: detector {} names technique {} that attack.rs does not know",
+            f.detector,
+            f.technique
+        );
+    }
     let ours: Vec<String> = findings
         .iter()
         .filter(|f| f.detector == detector)
