@@ -135,84 +135,15 @@ pub fn ancestry(procs: &ProcessTable, pid: u32) -> Ancestry {
     a
 }
 
-/// The technique's ATT&CK tactics. Switch point: this delegates to a small interim table
-/// until the project's `attack.rs` (technique → tactic) lands.
+pub use crate::attack::Tactic;
+
+/// The technique's ATT&CK tactics from the project's table ([`crate::attack`]); a
+/// sub-technique the table does not list falls back to its parent technique, and an unknown
+/// id has none.
 pub fn tactics(technique: &str) -> &'static [Tactic] {
-    interim_tactics(technique)
-}
-
-/// The twelve enterprise tactics the features name (reconnaissance and resource development
-/// happen off the host).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tactic {
-    InitialAccess,
-    Execution,
-    Persistence,
-    PrivilegeEscalation,
-    DefenseEvasion,
-    CredentialAccess,
-    Discovery,
-    LateralMovement,
-    Collection,
-    CommandAndControl,
-    Exfiltration,
-    Impact,
-}
-
-impl Tactic {
-    pub const ALL: [Tactic; 12] = [
-        Tactic::InitialAccess,
-        Tactic::Execution,
-        Tactic::Persistence,
-        Tactic::PrivilegeEscalation,
-        Tactic::DefenseEvasion,
-        Tactic::CredentialAccess,
-        Tactic::Discovery,
-        Tactic::LateralMovement,
-        Tactic::Collection,
-        Tactic::CommandAndControl,
-        Tactic::Exfiltration,
-        Tactic::Impact,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Tactic::InitialAccess => "initial_access",
-            Tactic::Execution => "execution",
-            Tactic::Persistence => "persistence",
-            Tactic::PrivilegeEscalation => "privilege_escalation",
-            Tactic::DefenseEvasion => "defense_evasion",
-            Tactic::CredentialAccess => "credential_access",
-            Tactic::Discovery => "discovery",
-            Tactic::LateralMovement => "lateral_movement",
-            Tactic::Collection => "collection",
-            Tactic::CommandAndControl => "command_and_control",
-            Tactic::Exfiltration => "exfiltration",
-            Tactic::Impact => "impact",
-        }
-    }
-}
-
-/// Interim technique → tactic table by technique family (the parent technique id).
-fn interim_tactics(technique: &str) -> &'static [Tactic] {
-    use Tactic::*;
-    let parent = technique.split('.').next().unwrap_or(technique);
-    match parent {
-        "T1190" | "T1133" | "T1078" => &[InitialAccess],
-        "T1059" | "T1203" | "T1204" | "T1106" | "T1053" => &[Execution],
-        "T1098" | "T1136" | "T1543" | "T1546" | "T1547" | "T1574" => &[Persistence],
-        "T1068" | "T1548" => &[PrivilegeEscalation],
-        "T1055" => &[DefenseEvasion, PrivilegeEscalation],
-        "T1014" | "T1027" | "T1036" | "T1070" | "T1562" | "T1620" | "T1222" => &[DefenseEvasion],
-        "T1003" | "T1110" | "T1552" | "T1555" | "T1556" => &[CredentialAccess],
-        "T1018" | "T1046" | "T1057" | "T1082" | "T1083" | "T1087" => &[Discovery],
-        "T1021" | "T1570" => &[LateralMovement],
-        "T1005" | "T1560" | "T1119" => &[Collection],
-        "T1071" | "T1090" | "T1095" | "T1105" | "T1571" | "T1572" => &[CommandAndControl],
-        "T1041" | "T1048" | "T1567" => &[Exfiltration],
-        "T1485" | "T1486" | "T1489" | "T1490" | "T1496" | "T1499" => &[Impact],
-        _ => &[],
-    }
+    crate::attack::tactics(technique)
+        .or_else(|| crate::attack::tactics(technique.split('.').next().unwrap_or(technique)))
+        .unwrap_or(&[])
 }
 
 /// True when the entity is next to an allowlist entry without being in it.
@@ -324,6 +255,7 @@ mod tests {
     fn tactics_by_technique_family() {
         assert_eq!(tactics("T1110.001"), &[Tactic::CredentialAccess]);
         assert_eq!(tactics("T1059.004"), &[Tactic::Execution]);
+        assert_eq!(tactics("T1110.999"), &[Tactic::CredentialAccess]);
         assert!(tactics("T9999").is_empty());
     }
 

@@ -198,7 +198,7 @@ mod tests {
         for (i, t) in Tactic::ALL.iter().enumerate() {
             assert_eq!(
                 FEATURE_NAMES[TACTIC_BASE + i],
-                format!("tactic.{}", t.name())
+                format!("tactic.{}", t.as_str())
             );
         }
         assert_eq!(FEATURE_NAMES[17], "ancestry.web_server");
