@@ -12,6 +12,7 @@ use innerwarden::control::{
     Authorizer, BUS_NAME, OBJECT_PATH, Signal, UidResolver, serve_named, serve_with,
 };
 use innerwarden_core::decide::config::Mode;
+use innerwarden_core::model::file::Label;
 use serde_json::{Value, json};
 
 /// Await `fut`, failing the test with the step's name instead of hanging.
@@ -79,8 +80,15 @@ async fn every_method_and_both_signals_over_a_private_bus() {
             .await
             .expect("Unblock again")
     );
+    assert_eq!(agent.feedback(1, "benign").await.expect("Feedback"), 1);
+    let missing = agent
+        .feedback(99, "benign")
+        .await
+        .expect_err("no incident 99");
+    assert_eq!(error_name(&missing), "org.innerwarden.Error.NotFound");
     {
         let st = backend.state();
+        assert_eq!(st.feedback, vec![(1, Label::Benign, current_uid())]);
         assert_eq!(st.mode, Mode::Enforce);
         assert_eq!(st.mode_changes, vec![(Mode::Enforce, current_uid())]);
         assert_eq!(st.unblocks.len(), 2);
@@ -101,6 +109,7 @@ async fn every_method_and_both_signals_over_a_private_bus() {
             .await
             .expect_err("bad prefix"),
         agent.set_mode("yolo").await.expect_err("bad mode"),
+        agent.feedback(1, "maybe").await.expect_err("bad verdict"),
     ] {
         assert_eq!(error_name(&e), "org.innerwarden.Error.InvalidArgument");
     }
@@ -160,6 +169,7 @@ async fn non_admin_caller_is_denied_mutations_but_may_read() {
         agent.block("192.0.2.9", 60, "x").await.expect_err("Block"),
         agent.unblock("192.0.2.9").await.expect_err("Unblock"),
         agent.set_mode("enforce").await.expect_err("SetMode"),
+        agent.feedback(1, "benign").await.expect_err("Feedback"),
     ] {
         assert_eq!(error_name(&e), "org.innerwarden.Error.AccessDenied");
     }
@@ -167,6 +177,7 @@ async fn non_admin_caller_is_denied_mutations_but_may_read() {
     assert!(agent.status().await.is_ok());
     let st = backend.state();
     assert!(st.blocks.is_empty() && st.unblocks.is_empty() && st.mode_changes.is_empty());
+    assert!(st.feedback.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -246,6 +257,22 @@ async fn cli_is_a_client_of_the_service() {
         assert_eq!(st.blocks[0].ttl_secs, 60);
         assert_eq!(st.blocks[0].caller_uid, current_uid());
     }
+    let out = cli(&["feedback", "1", "malicious"], None)
+        .await
+        .expect("join");
+    assert!(out.status.success(), "feedback: {out:?}");
+    assert_eq!(
+        backend.state().feedback,
+        vec![(1, Label::Malicious, current_uid())]
+    );
+    let out = cli(&["feedback", "99", "benign"], None)
+        .await
+        .expect("join");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("NotFound"),
+        "{out:?}"
+    );
     let out = cli(&["actions", "--json"], None).await.expect("join");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("192.0.2.7/32"),
