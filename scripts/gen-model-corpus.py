@@ -64,6 +64,18 @@ def brute_unknown(i):
     return [fail(ts(i * 100, k), users[(i + k) % len(users)], src, 40000 + k) for k in range(n)]
 
 
+def brute_sustained(i):
+    """Guessing that goes on past one window: two or three findings on one source."""
+    src = f"192.0.2.{100 + i}"
+    users = ["root", "admin", "git", "pi", "user", "support"]
+    windows = 2 + i % 2
+    ev = []
+    for w in range(windows):
+        ev += [fail(ts(i * 400, w * 70 + k * 2), users[(i + k + w) % len(users)], src, 42000 + w * 100 + k)
+               for k in range(6 + (i + w) % 5)]
+    return ev
+
+
 def brute_known_admin(i):
     src = f"198.51.100.{20 + i}"
     user = ["alice", "bob", "carol", "dave", "erin", "frank"][i % 6]
@@ -146,13 +158,22 @@ def main():
     for f in os.listdir(OUT):
         if f.endswith(".jsonl"):
             os.remove(os.path.join(OUT, f))
-    for i in range(10):
+    # Class balance follows what an exposed SSH port sees: password guessing from unknown
+    # sources is common, an admin mistyping five times within a minute is not, and guessing
+    # that lasts beyond one window is practically never a human. Some stories replay while the
+    # baseline is still learning (no rarity), as on a freshly installed host.
+    for i in range(12):
         write(f"malicious-bruteforce-unknown-{i:02d}.jsonl", "malicious",
               "SSH password guessing from a source that never logged in here.", brute_unknown(i),
-              learning=(i == 9))
+              learning=(i % 4 == 3))
+    for i in range(16):
+        write(f"malicious-bruteforce-sustained-{i:02d}.jsonl", "malicious",
+              "SSH password guessing from one source over several minutes.", brute_sustained(i),
+              learning=(i % 4 != 0))
+    for i in range(6):
         write(f"benign-admin-mistyped-{i:02d}.jsonl", "benign",
               "An admin who logs in from this address mistypes the password a few times.",
-              brute_known_admin(i), learning=(i == 9))
+              brute_known_admin(i), learning=(i == 5))
     for i in range(8):
         write(f"malicious-webshell-{i:02d}.jsonl", "malicious",
               "A web server worker runs sh -c 'curl … | bash' (web shell).", web_shell(i))
@@ -163,12 +184,14 @@ def main():
         write(f"malicious-db-dropper-{i:02d}.jsonl", "malicious",
               "A database server spawns a miner dropped in /tmp.", db_tmp(i))
         write(f"benign-build-conftest-{i:02d}.jsonl", "benign",
-              "A developer's configure runs its test programs from /tmp.", build_tmp(i))
+              "A developer's configure runs its test programs from /tmp.", build_tmp(i),
+              learning=(i % 3 == 2))
     for i in range(5):
         write(f"malicious-memfd-{i:02d}.jsonl", "malicious",
               "A script fexecve()s a memfd payload disguised as a kernel thread.", memfd(i))
         write(f"benign-dpkg-postinst-{i:02d}.jsonl", "benign",
-              "dpkg runs a maintainer script from its temporary directory.", pkg_postinst(i))
+              "dpkg runs a maintainer script from its temporary directory.", pkg_postinst(i),
+              learning=(i % 3 == 2))
     return 0
 
 

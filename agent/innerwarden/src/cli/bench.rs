@@ -2,6 +2,7 @@
 //!
 //! - `exec`: exec events/s the kernel sensor delivers with zero loss (root).
 //! - `block`: decision → nft element committed, p50/p99, next to `nft` per block (root).
+//! - `model`: the local model's scoring latency per incident and training time.
 //! - `replay`: auth-log lines/s decoded per core, next to `fail2ban-regex` on the same file when
 //!   it is installed (`apt-get install fail2ban`).
 
@@ -38,6 +39,13 @@ pub enum BenchCommand {
     Block {
         #[arg(long, default_value_t = 1000)]
         n: usize,
+    },
+    /// Local model: scoring latency per incident and training time on the shipped corpus.
+    Model {
+        #[arg(long, default_value_t = 100_000)]
+        n: usize,
+        #[arg(long, default_value_t = 20)]
+        train_runs: usize,
     },
     /// Auth-log decode throughput on FILE repeated to --lines lines.
     Replay {
@@ -78,6 +86,9 @@ pub fn run(_cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         }
         BenchCommand::Replay { file, lines } => bench_replay(file, *lines)?,
         BenchCommand::Block { n } => print!("{}", bench_block(*n)?),
+        BenchCommand::Model { n, train_runs } => {
+            super::bench_model::bench_model(*n, *train_runs)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

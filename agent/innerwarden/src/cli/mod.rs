@@ -11,6 +11,7 @@ use crate::control::client::BusChoice;
 pub mod actions;
 pub mod audit;
 pub mod bench;
+pub mod bench_model;
 pub mod block;
 pub mod check_config;
 pub mod duration;

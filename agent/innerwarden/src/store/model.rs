@@ -246,3 +246,97 @@ impl Store {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+    use innerwarden_core::finding::{Entity, Finding, Severity};
+
+    use super::*;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + s, 0).expect("in range")
+    }
+
+    #[test]
+    fn baseline_rows_upsert_trim_and_reload() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path().join("s.db")).expect("store");
+        assert_eq!(store.load_baseline().expect("empty"), (None, Vec::new()));
+        let e = |count: f64, s: i64| Entry { count, last: t(s) };
+        store
+            .save_baseline(
+                Some(t(0)),
+                &[
+                    (Kind::Binary, "/bin/a".into(), e(1.0, 1)),
+                    (Kind::Binary, "/bin/b".into(), e(5.0, 2)),
+                    (Kind::LoginSource, "*<192.0.2.1".into(), e(2.0, 3)),
+                ],
+            )
+            .expect("save");
+        // An update replaces the count; `started` never moves once set.
+        store
+            .save_baseline(Some(t(99)), &[(Kind::Binary, "/bin/a".into(), e(3.0, 4))])
+            .expect("update");
+        let (started, rows) = store.load_baseline().expect("load");
+        assert_eq!(started, Some(t(0)));
+        assert_eq!(rows.len(), 3);
+        assert!(rows.contains(&(Kind::Binary, "/bin/a".into(), e(3.0, 4))));
+        assert_eq!(store.trim_baseline(2).expect("trim"), 1);
+        let (_, rows) = store.load_baseline().expect("load");
+        assert!(!rows.iter().any(|(_, k, _)| k == "*<192.0.2.1"), "{rows:?}");
+    }
+
+    #[test]
+    fn feedback_round_trips_and_counts_by_entity() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path().join("s.db")).expect("store");
+        let finding = Finding {
+            ts: t(0),
+            detector: "ssh_bruteforce".into(),
+            technique: "T1110.001".into(),
+            severity: Severity::High,
+            entity: Entity::Host {
+                host: "203.0.113.5".parse().expect("host"),
+            },
+            summary: "x".into(),
+            evidence: vec![],
+            author: None,
+            stage: None,
+        };
+        let rec = store
+            .record_finding(&finding, None, TimeDelta::minutes(10))
+            .expect("finding");
+        let row = FeedbackRow {
+            id: 0,
+            incident_id: rec.incident_id,
+            ts: t(5),
+            verdict: Label::Benign,
+            caller_uid: Some(0),
+            entity_key: finding.entity.key(),
+            features: vec![FeatureValue {
+                name: "new.login_source".into(),
+                value: 1.0,
+            }],
+            audit_seq: Some(7),
+        };
+        let id = store.insert_feedback(&row).expect("insert");
+        let back = store.feedback_for(rec.incident_id).expect("read");
+        assert_eq!(back, vec![FeedbackRow { id, ..row.clone() }]);
+        assert_eq!(
+            store.feedback_counts(&row.entity_key).expect("counts"),
+            (1, 0)
+        );
+        assert_eq!(store.feedback_counts("host:other").expect("counts"), (0, 0));
+        let samples = store.feedback_samples().expect("samples");
+        assert_eq!(samples.len(), 1);
+        assert_eq!(samples[0].label, Label::Benign);
+        assert_eq!(samples[0].features.get("new.login_source"), Some(&1.0));
+        assert_eq!(
+            store
+                .prior_incidents(&row.entity_key, rec.incident_id)
+                .expect("prior"),
+            0
+        );
+    }
+}
