@@ -160,10 +160,21 @@ fn operator_verdicts_move_the_same_pattern_across_the_act_threshold() {
     );
     assert!(high.scorer.starts_with("model-v1-"), "{}", high.scorer);
     assert!(high.confidence >= 0.85, "{high:?}");
+    // The explanation: top contributions by magnitude, then the bias.
+    assert_eq!(
+        high.reasons.last().map(|r| r.feature.as_str()),
+        Some("bias")
+    );
+    let top: Vec<f64> = high.reasons[..high.reasons.len() - 1]
+        .iter()
+        .map(|r| r.contribution.abs())
+        .collect();
+    assert!(top.windows(2).all(|w| w[0] >= w[1]), "{:?}", high.reasons);
+    assert!(high.reasons.iter().any(|r| r.feature == "user.system"));
     assert!(
-        high.reasons
+        high.features
             .iter()
-            .any(|r| r.feature == "ancestry.web_server")
+            .any(|f| f.name == "ancestry.web_server" && f.value == 1.0)
     );
 
     let second = feed(&mut sink, installer(10, 300, "/usr/bin/sh"));
