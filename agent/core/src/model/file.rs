@@ -221,7 +221,7 @@ impl Sample {
     /// In the evaluation split (about a quarter of corpus samples; never feedback, which is
     /// always trained on so an operator's verdict always takes effect).
     pub fn held_out(&self) -> bool {
-        self.source != SampleSource::Feedback && fnv1a(self.id.as_bytes()) % 4 == 0
+        self.source != SampleSource::Feedback && fnv1a(self.id.as_bytes()).is_multiple_of(4)
     }
 }
 
