@@ -26,9 +26,7 @@ impl ResponseStage {
         self.decider.set_scorer(scorer);
         self.scorer_desc = desc;
         self.model = ModelState::load(cfg.clone(), store)?;
-        if cfg.path.is_none() {
-            self.retrain_if_due(store, None, true)?;
-        }
+        self.retrain_if_due(store, None, true)?;
         Ok(self)
     }
 
@@ -49,6 +47,11 @@ impl ResponseStage {
         audit: Option<&mut dyn AuditWrite>,
         force: bool,
     ) -> anyhow::Result<bool> {
+        // An operator-supplied model file is theirs to retrain (`model train --with-feedback`);
+        // the agent retrains only the shipped model.
+        if self.model.cfg.path.is_some() {
+            return Ok(false);
+        }
         let rows = store.list_feedback()?.len();
         if !self.model.retrain_due(rows, force) {
             return Ok(false);
