@@ -157,9 +157,31 @@ impl Default for AuthlogSensorConfig {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DetectorsConfig {
+    /// Detector and rule ids switched off (`innerwarden rules list` shows them all). An unknown
+    /// id is refused. Default: none.
+    pub disabled: Vec<String>,
+    /// Rules as data: where local rule files live.
+    pub rules: RulesConfig,
     pub ssh_bruteforce: SshBruteforceConfig,
     pub pipe_to_shell: PipeToShellConfig,
     pub exec_from_tmp: ExecFromTmpConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RulesConfig {
+    /// Directory of local rule files (`*.toml`, same format as the shipped `rules/`): they add
+    /// rules, or replace a shipped rule with the same id. A missing directory means none.
+    /// Default `/etc/innerwarden/rules.d`.
+    pub dir: PathBuf,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("/etc/innerwarden/rules.d"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -315,6 +337,20 @@ impl Config {
         }
         if self.sensors.authlog.enabled && self.sensors.authlog.paths.is_empty() {
             return bad("sensors.authlog.paths", "enabled but no paths given");
+        }
+        if !self.detectors.rules.dir.is_absolute() {
+            return bad("detectors.rules.dir", "must be an absolute path");
+        }
+        if let Some(id) = self
+            .detectors
+            .disabled
+            .iter()
+            .find(|id| !crate::rules::rule::valid_id(id))
+        {
+            return bad(
+                "detectors.disabled",
+                format!("{id:?} is not a detector or rule id"),
+            );
         }
         let b = &self.detectors.ssh_bruteforce;
         if b.threshold == 0 {

@@ -25,6 +25,7 @@ pub mod procfs;
 pub mod procnet;
 pub mod recorder;
 pub mod respond;
+pub mod rules_dir;
 pub mod sensor;
 pub mod service;
 pub mod status;

@@ -7,12 +7,20 @@
 //!   process-context fields from the [`crate::proctable::ProcessTable`]).
 //! - [`matcher`]: the compiled field-predicate language ([`matcher::Predicate`]), shared with
 //!   the correlation engine's event stages.
+//! - [`rule`]: one `[[rule]]`: metadata, predicate, entity, summary template.
+//! - [`set`]: loading the embedded files and a local directory into a [`RuleSet`].
+//!
+//! The detector running them is [`crate::detect::rules::RulesDetector`].
 
 mod compile;
 pub mod matcher;
+pub mod rule;
 pub mod schema;
+pub mod set;
 
 pub use matcher::{Ctx, Field, Net, Predicate};
+pub use rule::Rule;
+pub use set::{RuleErrors, RuleFile, RuleSet};
 
 /// Why a rule file or a rule was refused. Every variant names the file, and the rule when the
 /// problem is inside one.

@@ -47,6 +47,12 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         train_runs: usize,
     },
+    /// Detection throughput: a realistic mixed stream of N events through every detector and
+    /// rule (the configured set), next to the code detectors alone.
+    Detect {
+        #[arg(long, default_value_t = 500_000)]
+        events: usize,
+    },
     /// Auth-log decode throughput on FILE repeated to --lines lines.
     Replay {
         file: PathBuf,
@@ -55,8 +61,9 @@ pub enum BenchCommand {
     },
 }
 
-pub fn run(_cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
+pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     match &args.command {
+        BenchCommand::Detect { events } => super::bench_detect::run(cli, *events)?,
         BenchCommand::Exec { spawners, seconds } => {
             let r = bench_exec(
                 EbpfConfig::default(),

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use innerwarden_core::engine::Engine;
+use anyhow::Context;
 
 use super::{Cli, load_config};
 
@@ -18,12 +18,20 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     if args.print {
         print!("{}", toml::to_string_pretty(&cfg)?);
     }
-    let on = Engine::new(&cfg.detectors).detector_ids();
+    let engine = crate::rules_dir::engine(&cfg)
+        .with_context(|| format!("configuration {}", cli.config.display()))?;
+    let on: Vec<&str> = engine
+        .detector_ids()
+        .into_iter()
+        .filter(|id| *id != "rules")
+        .collect();
     println!(
-        "configuration OK ({}): state_dir {}, detectors: {}",
+        "configuration OK ({}): state_dir {}, detectors: {}; rules: {} active (rules dir {})",
         cli.config.display(),
         cfg.agent.state_dir.display(),
-        on.join(", ")
+        on.join(", "),
+        engine.rule_ids().len(),
+        cfg.detectors.rules.dir.display()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@ use crate::control::client::BusChoice;
 pub mod actions;
 pub mod audit;
 pub mod bench;
+pub mod bench_detect;
 pub mod bench_model;
 pub mod block;
 pub mod check_config;
@@ -21,6 +22,7 @@ pub mod incidents;
 pub mod mode;
 pub mod model;
 pub mod replay;
+pub mod rules;
 pub mod run;
 pub mod status;
 pub mod table;
@@ -80,6 +82,8 @@ pub enum Command {
     Feedback(feedback::Args),
     /// Train the local model from the labelled corpus, or evaluate it on the held-out split.
     Model(model::Args),
+    /// The detection catalogue (`rules list`) and a rule-file compiler (`rules check [DIR]`).
+    Rules(rules::Args),
 }
 
 /// Read and validate the configuration. A missing file at the default path means defaults;
@@ -127,5 +131,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Actions(args) => actions::run(&cli, args),
         Command::Feedback(args) => feedback::run(&cli, args),
         Command::Model(args) => model::run(&cli, args),
+        Command::Rules(args) => rules::run(&cli, args),
     }
 }

@@ -12,7 +12,6 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Utc;
 use innerwarden_core::decode::authlog::{LineContext, LineOutcome, SessionDecoder};
-use innerwarden_core::engine::Engine;
 use innerwarden_core::event::{Event, Source};
 use innerwarden_core::finding::Finding;
 use innerwarden_core::proctable::ProcessTable;
@@ -95,7 +94,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    let engine = Engine::new(&cfg.detectors);
+    let engine = crate::rules_dir::engine(&cfg)?;
     let (counts, stats) = rt.block_on(async {
         let (tx, rx) = bounded::<Event>("events", cfg.agent.event_queue);
         let (_stop, stop_rx) = tokio::sync::watch::channel(false);

@@ -10,7 +10,6 @@ use std::time::Duration;
 use anyhow::Context;
 use innerwarden_core::audit::AuditKind;
 use innerwarden_core::config::Config;
-use innerwarden_core::engine::Engine;
 use innerwarden_core::event::Event;
 use serde_json::json;
 use tokio::sync::watch;
@@ -78,9 +77,9 @@ async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
     )?;
     tracing::info!(state_dir = %cfg.agent.state_dir.display(), audit_seq = start_seq, "agent starting");
 
-    let mut engine = Engine::new(&cfg.detectors);
+    let mut engine = crate::rules_dir::engine(&cfg)?;
     let seed = procfs::scan(Path::new("/proc"));
-    tracing::info!(processes = seed.len(), detectors = ?engine.detector_ids(), "process table seeded");
+    tracing::info!(processes = seed.len(), detectors = ?engine.detector_ids(), rules = engine.rule_ids().len(), "process table seeded");
     engine.seed(seed);
 
     let (tx, rx) = bounded::<Event>("events", cfg.agent.event_queue);
