@@ -133,10 +133,17 @@ impl ModelFile {
         Ok(m)
     }
 
-    /// The scorer name decisions record: `model-v1-<first 8 hex of the corpus digest>`.
+    /// The scorer name decisions record: `model-v1-<8 hex>`, a digest of the training corpus
+    /// and the fitted parameters (the same corpus trained differently is a different model).
+    /// Parameters enter with 9 significant digits, so a JSON round trip keeps the id.
     pub fn id(&self) -> String {
-        let d = self.training.corpus_sha256.get(..8).unwrap_or("unknown");
-        format!("model-v{}-{d}", self.version)
+        let mut h = Sha256::new();
+        h.update(self.training.corpus_sha256.as_bytes());
+        for v in std::iter::once(&self.bias).chain(&self.weights) {
+            h.update(format!("{v:.8e};").as_bytes());
+        }
+        let d = hex::encode(h.finalize());
+        format!("model-v{}-{}", self.version, &d[..8])
     }
 
     pub fn to_json(&self) -> String {
