@@ -27,6 +27,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub response: crate::decide::config::ResponseConfig,
     pub notify: NotifyConfig,
+    pub model: crate::model::config::ModelConfig,
 }
 
 /// Escalation notifications.
@@ -487,6 +488,9 @@ impl Config {
             return bad("notify", "timeout_secs and attempts must be at least 1");
         }
         if let Err((key, problem)) = self.response.validate() {
+            return bad(key, problem);
+        }
+        if let Err((key, problem)) = self.model.validate() {
             return bad(key, problem);
         }
         Ok(())

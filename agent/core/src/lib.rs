@@ -19,6 +19,8 @@
 //! - [`config`]: the TOML configuration, validated into checked types.
 //! - [`persistence`]: which paths in a home are persistence files (kernel decoder, inotify).
 //! - [`engine`]: the per-event step (enrich → detect → group) the live pipeline and replay share.
+//! - [`model`]: incident features, the host baseline, the local model (scoring, training,
+//!   evaluation).
 
 pub mod attack;
 pub mod audit;
@@ -30,6 +32,7 @@ pub mod detect;
 pub mod engine;
 pub mod event;
 pub mod finding;
+pub mod model;
 pub mod persistence;
 pub mod proctable;
 pub mod qa;

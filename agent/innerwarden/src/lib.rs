@@ -13,6 +13,7 @@
 //! - [`service`]: systemd integration without libsystemd (readiness, watchdog, status).
 //! - [`logging`]: tracing setup.
 //! - [`sigma_rules`]: reads a Sigma rule directory and the passwd database for the core's Sigma detector.
+//! - [`model`]: model choice, the SQLite-backed host baseline, retraining with feedback.
 
 pub mod audit_log;
 pub mod channel;
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod control;
 pub mod correlation;
 pub mod logging;
+pub mod model;
 pub mod notify;
 pub mod pipeline;
 pub mod procfs;

@@ -55,6 +55,14 @@ pub enum Control {
         caller_uid: u32,
         reply: oneshot::Sender<Result<bool, String>>,
     },
+    /// An operator's verdict on an incident (D-Bus `Feedback`): audited, stored, and learned
+    /// from at the next retrain.
+    Feedback {
+        incident_id: i64,
+        verdict: innerwarden_core::model::file::Label,
+        caller_uid: u32,
+        reply: oneshot::Sender<Result<i64, String>>,
+    },
 }
 
 /// What happened to a finding once recorded.
@@ -177,7 +185,7 @@ pub fn refuse(cmd: Control) -> anyhow::Result<()> {
         Control::ReloadResponse { reply, .. } | Control::SetMode { reply, .. } => {
             let _ = reply.send(Err(NO.into()));
         }
-        Control::Block { reply, .. } => {
+        Control::Block { reply, .. } | Control::Feedback { reply, .. } => {
             let _ = reply.send(Err(NO.into()));
         }
         Control::Unblock { reply, .. } | Control::Revert { reply, .. } => {

@@ -161,6 +161,13 @@ impl StoreSink {
         Some(res)
     }
 
+    /// Retrain with new operator feedback now, whatever the interval (tests, `model train
+    /// --with-feedback` in a live agent's stead). True when a new model took over.
+    pub fn retrain_now(&mut self) -> anyhow::Result<bool> {
+        self.with_stage(|stage, store, sink| stage.retrain_if_due(store, Some(sink), true))
+            .unwrap_or(Ok(false))
+    }
+
     /// Run the response maintenance now (also at start: re-assert the ledger).
     pub fn maintain_now(&mut self) -> anyhow::Result<()> {
         self.with_stage(|stage, store, sink| stage.maintain(store, sink, chrono::Utc::now()))
@@ -303,6 +310,17 @@ impl Sink for StoreSink {
             } => {
                 let res =
                     self.with_stage(|stage, store, sink| stage.revert(id, caller_uid, store, sink));
+                let _ = reply.send(flatten(res));
+            }
+            Control::Feedback {
+                incident_id,
+                verdict,
+                caller_uid,
+                reply,
+            } => {
+                let res = self.with_stage(|stage, store, sink| {
+                    stage.feedback(incident_id, verdict, caller_uid, store, sink)
+                });
                 let _ = reply.send(flatten(res));
             }
         }

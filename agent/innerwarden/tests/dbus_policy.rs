@@ -78,6 +78,7 @@ async fn bus_policy_lets_others_read_and_refuses_their_mutations() {
         &["mode", "enforce"][..],
         &["block", "192.0.2.7", "--ttl", "1m"],
         &["unblock", "192.0.2.7"],
+        &["feedback", "1", "benign"],
     ] {
         let out = cli(write, NOBODY).await.expect("join");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -90,6 +91,7 @@ async fn bus_policy_lets_others_read_and_refuses_their_mutations() {
     {
         let st = backend.state();
         assert!(st.blocks.is_empty() && st.unblocks.is_empty() && st.mode == Mode::DryRun);
+        assert!(st.feedback.is_empty());
     }
     let out = cli(&["mode", "enforce"], None).await.expect("join");
     assert!(out.status.success(), "root may switch modes: {out:?}");

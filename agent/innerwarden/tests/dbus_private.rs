@@ -12,6 +12,7 @@ use innerwarden::control::{
     Authorizer, BUS_NAME, OBJECT_PATH, Signal, UidResolver, serve_named, serve_with,
 };
 use innerwarden_core::decide::config::Mode;
+use innerwarden_core::model::file::Label;
 use serde_json::{Value, json};
 
 /// Await `fut`, failing the test with the step's name instead of hanging.
@@ -82,12 +83,19 @@ async fn every_method_and_both_signals_over_a_private_bus() {
     let again = agent.block("192.0.2.7", 60, "test").await.expect("Block");
     assert!(agent.revert(again).await.expect("Revert"));
     assert!(!agent.revert(again).await.expect("Revert again"));
+    assert_eq!(agent.feedback(1, "benign").await.expect("Feedback"), 1);
+    let missing = agent
+        .feedback(99, "benign")
+        .await
+        .expect_err("no incident 99");
+    assert_eq!(error_name(&missing), "org.innerwarden.Error.NotFound");
     {
         let st = backend.state();
         assert_eq!(
             st.reverts,
             vec![(again, current_uid()), (again, current_uid())]
         );
+        assert_eq!(st.feedback, vec![(1, Label::Benign, current_uid())]);
         assert_eq!(st.mode, Mode::Enforce);
         assert_eq!(st.mode_changes, vec![(Mode::Enforce, current_uid())]);
         assert_eq!(st.unblocks.len(), 2);
@@ -108,6 +116,7 @@ async fn every_method_and_both_signals_over_a_private_bus() {
             .await
             .expect_err("bad prefix"),
         agent.set_mode("yolo").await.expect_err("bad mode"),
+        agent.feedback(1, "maybe").await.expect_err("bad verdict"),
     ] {
         assert_eq!(error_name(&e), "org.innerwarden.Error.InvalidArgument");
     }
@@ -168,6 +177,7 @@ async fn non_admin_caller_is_denied_mutations_but_may_read() {
         agent.unblock("192.0.2.9").await.expect_err("Unblock"),
         agent.revert(1).await.expect_err("Revert"),
         agent.set_mode("enforce").await.expect_err("SetMode"),
+        agent.feedback(1, "benign").await.expect_err("Feedback"),
     ] {
         assert_eq!(error_name(&e), "org.innerwarden.Error.AccessDenied");
     }
@@ -176,6 +186,7 @@ async fn non_admin_caller_is_denied_mutations_but_may_read() {
     let st = backend.state();
     assert!(st.blocks.is_empty() && st.unblocks.is_empty() && st.mode_changes.is_empty());
     assert!(st.reverts.is_empty());
+    assert!(st.feedback.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,6 +266,22 @@ async fn cli_is_a_client_of_the_service() {
         assert_eq!(st.blocks[0].ttl_secs, 60);
         assert_eq!(st.blocks[0].caller_uid, current_uid());
     }
+    let out = cli(&["feedback", "1", "malicious"], None)
+        .await
+        .expect("join");
+    assert!(out.status.success(), "feedback: {out:?}");
+    assert_eq!(
+        backend.state().feedback,
+        vec![(1, Label::Malicious, current_uid())]
+    );
+    let out = cli(&["feedback", "99", "benign"], None)
+        .await
+        .expect("join");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("NotFound"),
+        "{out:?}"
+    );
     let out = cli(&["actions", "--json"], None).await.expect("join");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("192.0.2.7/32"),

@@ -154,6 +154,14 @@ impl Cidr {
         }
     }
 
+    pub fn addr(&self) -> IpAddr {
+        self.addr
+    }
+
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = crate::event::normalize_ip(ip);
         match (self.addr, ip) {

@@ -57,7 +57,12 @@ pub struct Decision {
     pub confidence: f64,
     pub tier: Tier,
     pub scorer: String,
+    /// The top contributing features (for a model score: log-odds contributions, largest
+    /// magnitude first).
     pub reasons: Vec<Reason>,
+    /// Every feature the scorer saw (empty for the evidence scorer); feedback retrains on it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<score::FeatureValue>,
     pub actions: Vec<Planned>,
     /// Actions the guards removed, with the guard that removed them.
     pub suppressed: Vec<(Action, GuardHit)>,
@@ -184,6 +189,7 @@ pub fn decide(
         tier,
         scorer: score.scorer,
         reasons: score.reasons,
+        features: score.features,
         actions,
         suppressed,
         escalate,
@@ -224,6 +230,16 @@ impl Decider {
 
     pub fn config(&self) -> &ResponseConfig {
         &self.cfg
+    }
+
+    /// Swap the scorer (a retrained model). Budget and decided tiers are kept.
+    pub fn set_scorer(&mut self, scorer: Box<dyn score::Scorer>) {
+        self.scorer = scorer;
+    }
+
+    /// Score without deciding (for tests, benches and `model` tooling).
+    pub fn score(&self, incident: &IncidentView) -> Score {
+        self.scorer.score(incident)
     }
 
     /// Replace the configuration (SIGHUP reload); the budget and decided tiers are kept.

@@ -1,7 +1,8 @@
 //! Scoring: an incident in, a confidence in [0,1] and its reasons out.
 //!
-//! [`Scorer`] is the seam the local model plugs into. Until it lands, [`EvidenceScorer`] fills
-//! it: a transparent sum of a per-detector prior (an estimate of that detector's precision), a
+//! [`Scorer`] is the seam the local model ([`crate::model::ModelScorer`]) plugs into.
+//! [`EvidenceScorer`] is the documented fallback used only when no model file can be loaded:
+//! a transparent sum of a per-detector prior (an estimate of that detector's precision), a
 //! bonus for independent detectors agreeing, and a bonus for a sustained incident.
 
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,19 @@ pub struct IncidentView {
     pub unit: Option<String>,
     /// The local user involved, when known.
     pub user: Option<String>,
+    /// What the model's features need beyond the findings: ancestry, user class, rarity
+    /// against the host's baseline, local history, closeness to the allowlist. Built by the
+    /// edge (`respond::stage`) or the corpus builder; empty means "nothing known".
+    #[serde(default)]
+    pub context: crate::model::IncidentContext,
+}
+
+/// One named feature value of a scored incident (kept with the decision, so operator
+/// feedback can retrain on exactly what the model saw).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureValue {
+    pub name: String,
+    pub value: f64,
 }
 
 /// One term of a score, for the decision record and `innerwarden incidents`.
@@ -42,6 +56,9 @@ pub struct Score {
     pub reasons: Vec<Reason>,
     /// Which scorer produced it (`evidence-v1`, or a model file's version).
     pub scorer: String,
+    /// The full feature vector the scorer saw (empty for the evidence scorer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<FeatureValue>,
 }
 
 pub trait Scorer: Send {
@@ -84,6 +101,7 @@ impl Scorer for EvidenceScorer {
                 confidence: 0.0,
                 reasons,
                 scorer: "evidence-v1".into(),
+                features: Vec::new(),
             };
         };
         reasons.push(Reason {
@@ -119,6 +137,7 @@ impl Scorer for EvidenceScorer {
             confidence,
             reasons,
             scorer: "evidence-v1".into(),
+            features: Vec::new(),
         }
     }
 }

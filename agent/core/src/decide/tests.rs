@@ -28,6 +28,7 @@ fn brute(host: &str, findings: usize) -> IncidentView {
             .collect(),
         unit: None,
         user: None,
+        context: Default::default(),
     }
 }
 
@@ -154,6 +155,7 @@ fn never_kill_init_or_the_agent() {
             ],
             unit: None,
             user: None,
+            context: Default::default(),
         };
         let d = run(&inc, &cfg, &ctx, &mut Budget::default());
         assert!(

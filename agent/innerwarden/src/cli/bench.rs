@@ -3,6 +3,7 @@
 //! - `exec`: exec events/s the kernel sensor delivers with zero loss (root).
 //! - `syscalls`: ns per syscall with no sensor, the base sensor, and every program (root).
 //! - `block`: decision → nft element committed, p50/p99, next to `nft` per block (root).
+//! - `model`: the local model's scoring latency per incident and training time.
 //! - `replay`: auth-log lines/s decoded per core, next to `fail2ban-regex` on the same file when
 //!   it is installed (`apt-get install fail2ban`).
 //! - `sigma`: exec events/s through every loaded Sigma rule of a directory (process table
@@ -56,6 +57,13 @@ pub enum BenchCommand {
         dir: PathBuf,
         #[arg(long, default_value_t = 200_000)]
         events: usize,
+    },
+    /// Local model: scoring latency per incident and training time on the shipped corpus.
+    Model {
+        #[arg(long, default_value_t = 100_000)]
+        n: usize,
+        #[arg(long, default_value_t = 20)]
+        train_runs: usize,
     },
     /// Detection throughput: a realistic mixed stream of N events through every detector and
     /// rule (the configured set), next to the code detectors alone.
@@ -131,6 +139,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         BenchCommand::Replay { file, lines } => bench_replay(file, *lines)?,
         BenchCommand::Block { n } => print!("{}", bench_block(*n)?),
         BenchCommand::Sigma { dir, events } => bench_sigma(dir, *events)?,
+        BenchCommand::Model { n, train_runs } => {
+            super::bench_model::bench_model(*n, *train_runs)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -39,11 +39,19 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 .into_iter()
                 .map(|d| json!({"id": d.id, "audit_seq": d.audit_seq, "decision": d.decision}))
                 .collect();
+            let feedback: Vec<_> = store
+                .feedback_for(id)?
+                .into_iter()
+                .map(|f| {
+                    json!({"id": f.id, "ts": f.ts, "verdict": f.verdict,
+                                "caller_uid": f.caller_uid, "audit_seq": f.audit_seq})
+                })
+                .collect();
             let v = json!({
                 "id": i.id, "first_ts": i.first_ts, "last_ts": i.last_ts, "entity": i.entity_key,
                 "title": i.title, "severity": i.severity, "status": i.status.to_string(),
                 "finding_count": i.finding_count, "audit_seq": i.audit_seq, "findings": findings,
-                "decisions": decisions,
+                "decisions": decisions, "feedback": feedback,
             });
             println!("{}", serde_json::to_string_pretty(&v)?);
             return Ok(ExitCode::SUCCESS);
@@ -82,8 +90,15 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|r| format!("{} {:+.2}", r.feature, r.contribution))
                 .collect();
+            // A model's reasons are log-odds contributions (weight × value); the evidence
+            // scorer's are additive confidence terms.
+            let label = if d.scorer.starts_with("model-") {
+                "explanation (log-odds)"
+            } else {
+                "reasons"
+            };
             println!(
-                "\n  decision {} ({}): confidence {:.2} → {:?}, scorer {}, audit seq {}\n    reasons: {}",
+                "\n  decision {} ({}): confidence {:.2} → {:?}, scorer {}, audit seq {}\n    {label}: {}",
                 row.id,
                 d.ts.to_rfc3339(),
                 d.confidence,
@@ -108,6 +123,16 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                     serde_json::to_string(hit)?
                 );
             }
+        }
+        for f in store.feedback_for(id)? {
+            println!(
+                "\n  feedback {} ({}): {:?} by uid {}, audit seq {}",
+                f.id,
+                f.ts.to_rfc3339(),
+                f.verdict,
+                f.caller_uid.map_or_else(|| "-".into(), |u| u.to_string()),
+                f.audit_seq.map_or_else(|| "-".into(), |s| s.to_string())
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }

@@ -12,12 +12,15 @@ pub mod actions;
 pub mod audit;
 pub mod bench;
 pub mod bench_detect;
+pub mod bench_model;
 pub mod block;
 pub mod check_config;
 pub mod duration;
 pub mod events;
+pub mod feedback;
 pub mod incidents;
 pub mod mode;
+pub mod model;
 pub mod replay;
 pub mod revert;
 pub mod rules;
@@ -82,6 +85,10 @@ pub enum Command {
     Actions(actions::Args),
     /// Native Sigma rules: check which rules of a directory load.
     Sigma(sigma::Args),
+    /// Tell the agent an incident was benign or malicious; the model learns from it (D-Bus).
+    Feedback(feedback::Args),
+    /// Train the local model from the labelled corpus, or evaluate it on the held-out split.
+    Model(model::Args),
     /// The detection catalogue (`rules list`) and a rule-file compiler (`rules check [DIR]`).
     Rules(rules::Args),
 }
@@ -131,6 +138,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Mode(args) => mode::run(&cli, args),
         Command::Actions(args) => actions::run(&cli, args),
         Command::Sigma(args) => sigma::run(&cli, args),
+        Command::Feedback(args) => feedback::run(&cli, args),
+        Command::Model(args) => model::run(&cli, args),
         Command::Rules(args) => rules::run(&cli, args),
     }
 }

@@ -78,10 +78,10 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let mut store_sink;
     let sink: &mut dyn Sink = if args.record {
         // Decides like the agent, but with no responders: replay never touches the host.
-        store_sink = StoreSink::open(&cfg)?.with_response(ResponseStage::new(
-            cfg.response.clone(),
-            Responders::default(),
-        ));
+        let sink = StoreSink::open(&cfg)?;
+        let stage = ResponseStage::new(cfg.response.clone(), Responders::default())
+            .with_model(&cfg.model, sink.store())?;
+        store_sink = sink.with_response(stage);
         &mut store_sink
     } else {
         &mut memory

@@ -57,10 +57,17 @@ pub fn run(cli: &Cli, _args: &Args) -> anyhow::Result<ExitCode> {
 async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
     let mut status = Status::new(&cfg);
     let responders = start_responders(&cfg, &mut status)?;
-    let mut sink = StoreSink::open(&cfg)?.with_response(
-        ResponseStage::new(cfg.response.clone(), responders)
-            .with_notifier(Notifier::start(&cfg.notify)?),
+    let sink = StoreSink::open(&cfg)?;
+    let stage = ResponseStage::new(cfg.response.clone(), responders)
+        .with_notifier(Notifier::start(&cfg.notify)?)
+        .with_model(&cfg.model, sink.store())?;
+    status.sensor(
+        "model",
+        SensorState::Running,
+        Some(stage.scorer_desc().to_owned()),
     );
+    tracing::info!(scorer = %stage.scorer_desc(), "local model");
+    let mut sink = sink.with_response(stage);
     let store = sink.store().clone();
     let start_seq = sink.audit(
         AuditKind::AgentStart,

@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 use innerwarden_core::decide::config::{Cidr, Mode};
+use innerwarden_core::model::file::Label;
 use serde_json::{Value, json};
 
 use super::ControlError;
@@ -47,6 +48,18 @@ pub trait ControlBackend: Send + 'static {
     /// Verify the audit log: `{"ok": true, ...}` or `{"ok": false, "seq", "line", "reason"}`.
     /// An error only when verification could not run.
     fn verify_audit(&mut self) -> Result<Value, ControlError>;
+    /// Record an operator's verdict on an incident; returns the feedback id.
+    fn feedback(
+        &mut self,
+        incident_id: i64,
+        verdict: Label,
+        caller_uid: u32,
+    ) -> Result<i64, ControlError> {
+        let _ = (incident_id, verdict, caller_uid);
+        Err(ControlError::failed(
+            "feedback is not supported by this backend",
+        ))
+    }
 }
 
 /// The mutating half of the backend, wired by the run loop to the responders and the live
@@ -57,6 +70,16 @@ pub trait ResponseControl: Send + 'static {
     fn revert(&mut self, id: i64, caller_uid: u32) -> Result<bool, ControlError>;
     fn set_mode(&mut self, mode: Mode, caller_uid: u32) -> Result<(), ControlError>;
     fn get_mode(&mut self) -> Result<Mode, ControlError>;
+    /// Record an operator's verdict (audited and stored by the loop that owns the audit log).
+    fn feedback(
+        &mut self,
+        incident_id: i64,
+        verdict: Label,
+        caller_uid: u32,
+    ) -> Result<i64, ControlError> {
+        let _ = (incident_id, verdict, caller_uid);
+        Err(ControlError::failed("feedback is not supported here"))
+    }
 }
 
 /// Store-backed reads plus a [`ResponseControl`] for the rest.
@@ -128,6 +151,8 @@ impl<R: ResponseControl> ControlBackend for StoreBackend<R> {
             .map(|f| json!({"id": f.id, "audit_seq": f.audit_seq, "finding": f.finding}))
             .collect();
         v["findings"] = Value::Array(findings);
+        v["decisions"] = decisions_json(&self.store, id)?;
+        v["feedback"] = feedback_json(&self.store, id)?;
         Ok(v)
     }
 
@@ -167,6 +192,25 @@ impl<R: ResponseControl> ControlBackend for StoreBackend<R> {
         self.response.get_mode()
     }
 
+    fn feedback(
+        &mut self,
+        incident_id: i64,
+        verdict: Label,
+        caller_uid: u32,
+    ) -> Result<i64, ControlError> {
+        if self
+            .store
+            .incident(incident_id)
+            .map_err(ControlError::failed)?
+            .is_none()
+        {
+            return Err(ControlError::NotFound {
+                what: format!("incident {incident_id}"),
+            });
+        }
+        self.response.feedback(incident_id, verdict, caller_uid)
+    }
+
     fn verify_audit(&mut self) -> Result<Value, ControlError> {
         match audit_log::verify(&self.state_dir, &self.store, &self.trust) {
             Ok(r) => Ok(json!({
@@ -185,6 +229,34 @@ impl<R: ResponseControl> ControlBackend for StoreBackend<R> {
             },
         }
     }
+}
+
+/// An incident's decisions with their explanations (top contributing features).
+fn decisions_json(store: &Store, id: i64) -> Result<Value, ControlError> {
+    let rows = store.decisions_for(id).map_err(ControlError::failed)?;
+    Ok(Value::Array(
+        rows.into_iter()
+            .map(|d| {
+                json!({"id": d.id, "audit_seq": d.audit_seq, "ts": d.decision.ts,
+                       "confidence": d.decision.confidence, "tier": d.decision.tier,
+                       "scorer": d.decision.scorer, "explanation": d.decision.reasons,
+                       "actions": d.decision.actions, "suppressed": d.decision.suppressed})
+            })
+            .collect(),
+    ))
+}
+
+/// Operator verdicts on an incident.
+fn feedback_json(store: &Store, id: i64) -> Result<Value, ControlError> {
+    let rows = store.feedback_for(id).map_err(ControlError::failed)?;
+    Ok(Value::Array(
+        rows.into_iter()
+            .map(|f| {
+                json!({"id": f.id, "ts": f.ts, "verdict": f.verdict, "caller_uid": f.caller_uid,
+                       "audit_seq": f.audit_seq})
+            })
+            .collect(),
+    ))
 }
 
 fn incident_json(i: &crate::store::IncidentRow) -> Value {

@@ -3,6 +3,7 @@
 
 use innerwarden_core::decide::action::Action;
 use innerwarden_core::decide::config::{Cidr, Mode};
+use innerwarden_core::model::file::Label;
 use tokio::sync::{mpsc, oneshot};
 
 use super::ControlError;
@@ -91,5 +92,20 @@ impl ResponseControl for PipelineControl {
     fn get_mode(&mut self) -> Result<Mode, ControlError> {
         self.call(|reply| Control::GetMode { reply })?
             .ok_or_else(|| ControlError::failed("no response stage"))
+    }
+
+    fn feedback(
+        &mut self,
+        incident_id: i64,
+        verdict: Label,
+        caller_uid: u32,
+    ) -> Result<i64, ControlError> {
+        self.call(|reply| Control::Feedback {
+            incident_id,
+            verdict,
+            caller_uid,
+            reply,
+        })?
+        .map_err(ControlError::failed)
     }
 }

@@ -73,6 +73,7 @@ pub trait Agent1Client {
     fn set_mode(&self, mode: &str) -> zbus::Result<()>;
     fn get_mode(&self) -> zbus::Result<String>;
     fn verify_audit(&self) -> zbus::Result<String>;
+    fn feedback(&self, incident_id: i64, verdict: &str) -> zbus::Result<i64>;
     #[zbus(signal)]
     fn incident_raised(&self, id: i64, json: String) -> zbus::Result<()>;
     #[zbus(signal)]

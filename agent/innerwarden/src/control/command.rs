@@ -2,6 +2,7 @@
 //! backend and the authorization policy. Calls are handled in arrival order, one at a time.
 
 use innerwarden_core::decide::config::{Cidr, Mode};
+use innerwarden_core::model::file::Label;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
@@ -54,6 +55,12 @@ pub enum Command {
     },
     GetMode {
         reply: Reply<Mode>,
+    },
+    Feedback {
+        incident_id: i64,
+        verdict: Label,
+        caller: Caller,
+        reply: Reply<i64>,
     },
     VerifyAudit {
         reply: Reply<Value>,
@@ -132,6 +139,26 @@ impl<B: ControlBackend> ControlLoop<B> {
                         self.backend.revert(id, uid)
                     }
                     Err(e) => Err(denied(e, "Revert")),
+                };
+                drop(reply.send(res));
+            }
+            Command::Feedback {
+                incident_id,
+                verdict,
+                caller,
+                reply,
+            } => {
+                let res = match self.auth.require_admin(&caller).await {
+                    Ok(uid) => {
+                        tracing::info!(
+                            incident_id,
+                            ?verdict,
+                            caller_uid = uid,
+                            "control: feedback"
+                        );
+                        self.backend.feedback(incident_id, verdict, uid)
+                    }
+                    Err(e) => Err(denied(e, "Feedback")),
                 };
                 drop(reply.send(res));
             }

@@ -4,6 +4,7 @@
 use std::str::FromStr;
 
 use innerwarden_core::decide::config::{Cidr, Mode};
+use innerwarden_core::model::file::Label;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use zbus::Connection;
@@ -56,6 +57,17 @@ pub fn mode_str(m: Mode) -> &'static str {
     match m {
         Mode::DryRun => "dry_run",
         Mode::Enforce => "enforce",
+    }
+}
+
+/// The wire form of a verdict: `benign` or `malicious`.
+pub fn parse_verdict(s: &str) -> Result<Label, ControlError> {
+    match s {
+        "benign" => Ok(Label::Benign),
+        "malicious" => Ok(Label::Malicious),
+        other => Err(ControlError::invalid(format!(
+            "verdict {other:?}: expected \"benign\" or \"malicious\""
+        ))),
     }
 }
 
@@ -200,6 +212,27 @@ impl Agent1 {
         .await
     }
 
+    /// An operator's verdict on an incident: "benign" (a false positive) or "malicious".
+    /// Audited, stored, and learned from at the next retrain. Returns the feedback id.
+    /// Root or the admin group only.
+    async fn feedback(
+        &self,
+        incident_id: i64,
+        verdict: String,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<i64, Agent1Error> {
+        let verdict = parse_verdict(&verdict)?;
+        let caller = caller(conn, &hdr);
+        self.ask(|reply| Command::Feedback {
+            incident_id,
+            verdict,
+            caller,
+            reply,
+        })
+        .await
+    }
+
     /// "dry_run" or "enforce".
     async fn get_mode(&self) -> Result<String, Agent1Error> {
         let m = self.ask(|reply| Command::GetMode { reply }).await?;
@@ -236,6 +269,16 @@ mod tests {
         }
         assert!(matches!(
             parse_mode("yolo"),
+            Err(ControlError::InvalidArgument { .. })
+        ));
+    }
+
+    #[test]
+    fn verdicts_parse_and_reject_others() {
+        assert_eq!(parse_verdict("benign"), Ok(Label::Benign));
+        assert_eq!(parse_verdict("malicious"), Ok(Label::Malicious));
+        assert!(matches!(
+            parse_verdict("meh"),
             Err(ControlError::InvalidArgument { .. })
         ));
     }

@@ -17,18 +17,25 @@ use innerwarden_core::audit::AuditKind;
 use innerwarden_core::decide::action::Action;
 use innerwarden_core::decide::config::ResponseConfig;
 use innerwarden_core::decide::guard::{self, HostContext};
-use innerwarden_core::decide::score::{EvidenceScorer, FindingView, IncidentView};
+use innerwarden_core::decide::score::{EvidenceScorer, IncidentView};
 use innerwarden_core::decide::{Decider, Decision};
 use innerwarden_core::event::{AuthService, Event, EventKind};
 use innerwarden_core::finding::{Entity, Finding};
+use innerwarden_core::model::config::ModelConfig;
 use innerwarden_core::proctable::ProcessTable;
 use serde_json::json;
 
 use super::Responders;
+
+// The model's half of the stage (model choice, feedback, retraining, incident context).
+#[path = "stage_model.rs"]
+mod model;
+use crate::model::ModelState;
 use crate::notify::Notifier;
 use crate::pipeline::Recorded;
 use crate::store::Store;
 use crate::store::actions::ActionState;
+use model::incident_view;
 
 /// Where the stage writes audit records (the sink's audit log).
 pub trait AuditWrite {
@@ -49,6 +56,9 @@ pub struct ResponseStage {
     ssh_ports: Vec<u16>,
     agent_unit: Option<String>,
     notifier: Option<Notifier>,
+    model: ModelState,
+    /// Which scorer decides, for status and the audit log.
+    scorer_desc: String,
 }
 
 impl ResponseStage {
@@ -61,6 +71,8 @@ impl ResponseStage {
             ssh_ports: vec![22],
             agent_unit: None,
             notifier: None,
+            model: ModelState::new(ModelConfig::default()),
+            scorer_desc: "evidence-v1".into(),
         }
     }
 
@@ -80,6 +92,7 @@ impl ResponseStage {
 
     /// Remember successful SSH logins (their sources are protected while their session lives).
     pub fn observe(&mut self, batch: &[Event]) {
+        self.model.observe(batch);
         for ev in batch {
             if let EventKind::AuthSuccess(s) = &ev.kind
                 && s.service == AuthService::Sshd
@@ -127,7 +140,14 @@ impl ResponseStage {
         store: &Store,
         audit: &mut dyn AuditWrite,
     ) -> anyhow::Result<Option<Decision>> {
-        let view = incident_view(finding, rec, procs, store)?;
+        let view = incident_view(
+            finding,
+            rec,
+            procs,
+            store,
+            &self.model,
+            &self.decider.config().allow,
+        )?;
         let ctx = self.host_context();
         // Event time, not wall time: a replay decides exactly as living through it did.
         let Some(decision) = self.decider.on_incident(&view, &ctx, finding.ts) else {
@@ -224,6 +244,7 @@ impl ResponseStage {
             findings: Vec::new(),
             unit: None,
             user: None,
+            context: Default::default(),
         };
         if let Some(hit) = guard::check(action, &view, self.decider.config(), &self.host_context())
         {
@@ -345,6 +366,8 @@ impl ResponseStage {
         audit: &mut dyn AuditWrite,
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
+        self.model.flush(store)?;
+        self.retrain_if_due(store, Some(&mut *audit), false)?;
         for row in store.due_for_revert(now)? {
             let kernel_ttl = matches!(
                 row.action,
@@ -385,47 +408,6 @@ impl ResponseStage {
         }
         Ok(())
     }
-}
-
-/// What the decision layer sees of an incident: its findings from the store, and for a process
-/// its unit and user from the process table.
-fn incident_view(
-    finding: &Finding,
-    rec: &Recorded,
-    procs: &ProcessTable,
-    store: &Store,
-) -> anyhow::Result<IncidentView> {
-    let findings = match store.incident(rec.incident_id)? {
-        Some(detail) => detail
-            .findings
-            .iter()
-            .map(|f| FindingView {
-                detector: f.finding.detector.clone(),
-                technique: f.finding.technique.clone(),
-                severity: f.finding.severity,
-            })
-            .collect(),
-        None => vec![FindingView {
-            detector: finding.detector.clone(),
-            technique: finding.technique.clone(),
-            severity: finding.severity,
-        }],
-    };
-    let (unit, user) = match &finding.entity {
-        Entity::Process { pid, .. } => procs
-            .get(*pid)
-            .map(|p| (p.unit.clone(), crate::procfs::user_name(p.uid)))
-            .unwrap_or((None, None)),
-        Entity::User { name } => (None, Some(name.clone())),
-        Entity::Host { .. } => (None, None),
-    };
-    Ok(IncidentView {
-        id: rec.incident_id,
-        entity: finding.entity.clone(),
-        findings,
-        unit,
-        user,
-    })
 }
 
 fn hostname() -> String {

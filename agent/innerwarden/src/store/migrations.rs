@@ -109,4 +109,32 @@ ALTER TABLE actions ADD COLUMN applied_detail TEXT;
 ALTER TABLE findings ADD COLUMN author TEXT;
 ALTER TABLE findings ADD COLUMN stage INTEGER;
 "#,
+    // 6: the local model — the host baseline's decaying counts (and when it started
+    // learning) and operator feedback on incidents, with the features the model saw.
+    r#"
+CREATE TABLE baseline_counts (
+    kind    TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    count   REAL NOT NULL,
+    last_ts INTEGER NOT NULL,
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+
+CREATE TABLE baseline_meta (
+    id         INTEGER PRIMARY KEY CHECK (id = 0),
+    started_at INTEGER NOT NULL
+);
+
+CREATE TABLE feedback (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id INTEGER NOT NULL REFERENCES incidents(id),
+    ts          INTEGER NOT NULL,
+    verdict     TEXT NOT NULL CHECK (verdict IN ('benign','malicious')),
+    caller_uid  INTEGER,
+    entity_key  TEXT NOT NULL,
+    features    TEXT NOT NULL,
+    audit_seq   INTEGER
+);
+CREATE INDEX feedback_entity ON feedback(entity_key);
+"#,
 ];

@@ -13,6 +13,7 @@
 //! - `actions`: the action ledger (state, expiry) that TTL re-assertion and revert read.
 //! - `audit`: audit head and checkpoints.
 //! - `positions`: the [`crate::sensor::PositionStore`] implementation.
+//! - `model`: the host baseline's counts and operator feedback (migration 6).
 
 pub mod actions;
 mod audit;
@@ -20,6 +21,7 @@ pub mod decisions;
 mod events;
 mod incidents;
 mod migrations;
+pub mod model;
 mod positions;
 
 use std::fs::OpenOptions;

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use innerwarden::control::{Authorizer, BlockRequest, ControlBackend, ControlError, UidResolver};
 use innerwarden_core::decide::config::{Cidr, Mode};
+use innerwarden_core::model::file::Label;
 use serde_json::{Value, json};
 
 /// A `dbus-daemon` on a socket in a temporary directory, killed on drop.
@@ -110,6 +111,8 @@ pub struct MemState {
     pub unblocks: Vec<(Cidr, u32)>,
     pub reverts: Vec<(i64, u32)>,
     pub mode_changes: Vec<(Mode, u32)>,
+    /// Operator verdicts: (incident, verdict, caller uid).
+    pub feedback: Vec<(i64, Label, u32)>,
 }
 
 /// A [`ControlBackend`] over memory; clones share the state.
@@ -213,6 +216,22 @@ impl ControlBackend for MemBackend {
 
     fn verify_audit(&mut self) -> Result<Value, ControlError> {
         Ok(json!({"ok": true, "records": 3}))
+    }
+
+    fn feedback(
+        &mut self,
+        incident_id: i64,
+        verdict: Label,
+        caller_uid: u32,
+    ) -> Result<i64, ControlError> {
+        if incident_id != 1 {
+            return Err(ControlError::NotFound {
+                what: format!("incident {incident_id}"),
+            });
+        }
+        let mut st = self.state();
+        st.feedback.push((incident_id, verdict, caller_uid));
+        Ok(st.feedback.len() as i64)
     }
 }
 
