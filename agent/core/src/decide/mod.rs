@@ -145,6 +145,27 @@ fn service_unit(incident: &IncidentView) -> Option<String> {
     incident.unit.clone().filter(|u| u.ends_with(".service"))
 }
 
+/// Detectors whose rules are third-party (Sigma): their level is the rule author's, not a
+/// calibrated confidence on this host, so on their own they never reach the act tier.
+pub const THIRD_PARTY_DETECTORS: &[&str] = &["sigma"];
+
+/// The tier an incident gets: [`tier`] of its confidence, capped at [`Tier::Soft`] when every
+/// finding comes from a third-party rule (a Sigma hit is escalated and soft-actioned, and acts
+/// only once one of our own detectors or correlation rules agrees).
+pub fn incident_tier(confidence: f64, incident: &IncidentView, cfg: &ResponseConfig) -> Tier {
+    let t = tier(confidence, cfg);
+    let third_party_only = !incident.findings.is_empty()
+        && incident
+            .findings
+            .iter()
+            .all(|f| THIRD_PARTY_DETECTORS.contains(&f.detector.as_str()));
+    if t == Tier::Act && third_party_only {
+        Tier::Soft
+    } else {
+        t
+    }
+}
+
 /// Decide on one scored incident. `budget` is the agent's running action budget.
 pub fn decide(
     incident: &IncidentView,
@@ -154,7 +175,7 @@ pub fn decide(
     budget: &mut Budget,
     now: DateTime<Utc>,
 ) -> Decision {
-    let tier = tier(score.confidence, cfg);
+    let tier = incident_tier(score.confidence, incident, cfg);
     let mut actions = Vec::new();
     let mut suppressed = Vec::new();
     let mut breaker_tripped = false;
@@ -261,7 +282,7 @@ impl Decider {
         now: DateTime<Utc>,
     ) -> Option<Decision> {
         let score = self.scorer.score(incident);
-        let t = tier(score.confidence, &self.cfg);
+        let t = incident_tier(score.confidence, incident, &self.cfg);
         let rank = |t: Tier| match t {
             Tier::AuditOnly => 0,
             Tier::Soft => 1,

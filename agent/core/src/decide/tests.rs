@@ -234,3 +234,29 @@ fn decider_decides_again_only_when_the_tier_rises() {
         "already acted"
     );
 }
+
+#[test]
+fn a_third_party_rule_alone_never_acts_but_agreement_does() {
+    let cfg = ResponseConfig::default();
+    let mut inc = brute("203.0.113.5", 1);
+    inc.findings[0].detector = "sigma".into();
+    inc.findings[0].severity = Severity::Critical;
+    assert_eq!(incident_tier(0.97, &inc, &cfg), Tier::Soft);
+    assert_eq!(incident_tier(0.60, &inc, &cfg), Tier::Soft);
+    assert_eq!(incident_tier(0.10, &inc, &cfg), Tier::AuditOnly);
+    inc.findings.push(FindingView {
+        detector: "reverse_shell".into(),
+        technique: "T1059.004".into(),
+        severity: Severity::High,
+    });
+    assert_eq!(incident_tier(0.97, &inc, &cfg), Tier::Act);
+    let d = decide(
+        &brute("203.0.113.5", 0),
+        EvidenceScorer.score(&brute("203.0.113.5", 0)),
+        &cfg,
+        &HostContext::default(),
+        &mut Budget::default(),
+        now(),
+    );
+    assert_eq!(d.tier, Tier::AuditOnly);
+}
