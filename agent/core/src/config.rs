@@ -159,6 +159,7 @@ pub struct DetectorsConfig {
     pub ssh_bruteforce: SshBruteforceConfig,
     pub pipe_to_shell: PipeToShellConfig,
     pub exec_from_tmp: ExecFromTmpConfig,
+    pub reverse_shell: ReverseShellConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,6 +221,24 @@ impl Default for ExecFromTmpConfig {
                 .map(String::from)
                 .to_vec(),
             allow: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReverseShellConfig {
+    pub enabled: bool,
+    /// A command line shaped like a reverse shell waits this many seconds (event time) for the
+    /// connect of its process or a child, so the finding names the peer. Default 2.
+    pub connect_window_secs: u64,
+}
+
+impl Default for ReverseShellConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            connect_window_secs: 2,
         }
     }
 }
@@ -288,6 +307,12 @@ impl Config {
         }
         if !self.agent.state_dir.is_absolute() {
             return bad("agent.state_dir", "must be an absolute path");
+        }
+        if !(1..=60).contains(&self.detectors.reverse_shell.connect_window_secs) {
+            return bad(
+                "detectors.reverse_shell.connect_window_secs",
+                "must be between 1 and 60",
+            );
         }
         if self.agent.event_queue < 64 {
             return bad("agent.event_queue", "must be at least 64");

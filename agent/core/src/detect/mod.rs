@@ -11,6 +11,7 @@ use crate::proctable::ProcessTable;
 
 pub mod exec_from_tmp;
 pub mod pipe_to_shell;
+pub mod reverse_shell;
 pub mod shell;
 pub mod ssh_bruteforce;
 
@@ -40,11 +41,21 @@ pub fn build(cfg: &DetectorsConfig) -> Vec<Box<dyn Detector>> {
             cfg.exec_from_tmp.clone(),
         )));
     }
+    if cfg.reverse_shell.enabled {
+        v.push(Box::new(reverse_shell::ReverseShell::new(
+            cfg.reverse_shell.clone(),
+        )));
+    }
     v
 }
 
 /// Every detector id this build knows, for `check-config` and fixtures.
-pub const ALL: &[&str] = &["ssh_bruteforce", "pipe_to_shell", "exec_from_tmp"];
+pub const ALL: &[&str] = &[
+    "ssh_bruteforce",
+    "pipe_to_shell",
+    "exec_from_tmp",
+    "reverse_shell",
+];
 
 /// Evidence form of an event (the JSONL contract object).
 pub(crate) fn evidence(ev: &Event) -> serde_json::Value {

@@ -17,7 +17,7 @@ use innerwarden_core::audit::AuditKind;
 use innerwarden_core::decide::action::Action;
 use innerwarden_core::decide::config::ResponseConfig;
 use innerwarden_core::decide::guard::{self, HostContext};
-use innerwarden_core::decide::score::{EvidenceScorer, FindingView, IncidentView};
+use innerwarden_core::decide::score::{EvidenceScorer, FindingView, IncidentView, connect_peers};
 use innerwarden_core::decide::{Decider, Decision};
 use innerwarden_core::event::{AuthService, Event, EventKind};
 use innerwarden_core::finding::{Entity, Finding};
@@ -224,6 +224,7 @@ impl ResponseStage {
             findings: Vec::new(),
             unit: None,
             user: None,
+            peers: Vec::new(),
         };
         if let Some(hit) = guard::check(action, &view, self.decider.config(), &self.host_context())
         {
@@ -358,7 +359,8 @@ fn incident_view(
     procs: &ProcessTable,
     store: &Store,
 ) -> anyhow::Result<IncidentView> {
-    let findings = match store.incident(rec.incident_id)? {
+    let detail = store.incident(rec.incident_id)?;
+    let findings = match &detail {
         Some(detail) => detail
             .findings
             .iter()
@@ -374,6 +376,14 @@ fn incident_view(
             severity: finding.severity,
         }],
     };
+    // Peers only matter for a process: a host incident's entity already is the address.
+    let peers = match (&finding.entity, &detail) {
+        (Entity::Process { .. }, Some(d)) => {
+            connect_peers(d.findings.iter().flat_map(|f| f.finding.evidence.iter()))
+        }
+        (Entity::Process { .. }, None) => connect_peers(finding.evidence.iter()),
+        _ => Vec::new(),
+    };
     let (unit, user) = match &finding.entity {
         Entity::Process { pid, .. } => procs
             .get(*pid)
@@ -388,6 +398,7 @@ fn incident_view(
         findings,
         unit,
         user,
+        peers,
     })
 }
 
