@@ -42,7 +42,7 @@ nft_has_timeout() {
 }
 
 # tcp_connects NS HOST PORT: a TCP connection from NS succeeds within 3 s.
-tcp_connects() { in_ns "$1" timeout 3 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null; }
+tcp_connects() { in_ns "$1" nc -z -w 3 "$2" "$3" 2>/dev/null; }
 
 # ssh_login NS USER PASSWORD HOST: a password login runs `true`.
 ssh_login() {
@@ -168,4 +168,18 @@ open_admin_session() {
   echo $! >"$STATE/admin.pid"
   wait_for 30 bash -c 'pgrep -f "^sshd: root@notty" >/dev/null' ||
     { echo "admin session not authenticated: $(cat "$STATE/admin.log")" >"$STATE/why"; return 1; }
+}
+
+# ssh_guess NS USER HOST [TRIES]: one SSH connection that offers TRIES (5) wrong passwords
+# (through SSH_ASKPASS, so one slow handshake under TCG yields several failures). Fails.
+ssh_guess() {
+  local askpass="$STATE/askpass"
+  if [[ ! -x $askpass ]]; then
+    printf '#!/bin/sh\necho "guess-$$-$(date +%%N)"\n' >"$askpass"
+    chmod 0755 "$askpass"
+  fi
+  in_ns "$1" env SSH_ASKPASS="$askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+    timeout 40 ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o ConnectTimeout=5 -o LogLevel=ERROR -o PreferredAuthentications=password \
+    -o PubkeyAuthentication=no -o NumberOfPasswordPrompts="${4:-5}" "$2@$3" true </dev/null
 }

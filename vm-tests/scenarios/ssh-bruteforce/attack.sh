@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# Guess victim's password until sshd stops answering (blocked) or ATTACK_SECS (90) pass. Each
-# attempt is one connection with one password. ATTACK_TARGET (default $TARGET_IP) is the address
-# of the target as seen from the namespace this runs in. Exit 0 when blocked.
-TARGET_IP="${ATTACK_TARGET:-$TARGET_IP}"
+# Guess victim's password until sshd stops answering (blocked) or ATTACK_SECS (90) pass: three
+# connections at a time, five passwords each. ATTACK_TARGET (default $TARGET_IP) is the target's
+# address as seen from the namespace this runs in. Exit 0 when blocked.
+source "$LIB_CHECKS"
+host="${ATTACK_TARGET:-$TARGET_IP}"
 end=$((SECONDS + ${ATTACK_SECS:-90}))
 n=0
 while ((SECONDS < end)); do
-  n=$((n + 1))
-  if ! timeout 3 bash -c "exec 3<>/dev/tcp/$TARGET_IP/22" 2>/dev/null; then
-    echo "attempt $n: port 22 unreachable after $SECONDS s: blocked"
+  if ! nc -z -w 3 "$host" 22 2>/dev/null; then
+    echo "after $n connections ($SECONDS s): port 22 unreachable: blocked"
     exit 0
   fi
-  timeout 10 sshpass -p "guess$n" ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-    -o ConnectTimeout=3 -o LogLevel=ERROR -o PreferredAuthentications=password \
-    -o PubkeyAuthentication=no "victim@$TARGET_IP" true 2>/dev/null
+  for _ in 1 2 3; do
+    n=$((n + 1))
+    ssh_guess target victim "$host" 5 2>/dev/null &
+  done
+  wait
 done
-echo "still not blocked after $n attempts"
+echo "not blocked after $n connections ($SECONDS s)"
 exit 1
