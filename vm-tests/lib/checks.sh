@@ -126,15 +126,19 @@ run_step() {
   else
     once() { in_ns "$in" bash -c "$cmd" >>"$STATE/step.log" 2>&1; }
   fi
+  : >"$STATE/step.log"
   if [[ $within -gt 0 ]]; then
-    wait_for "$within" once && return 0
+    wait_for "$within" once && { show_step_output; return 0; }
     echo "not true within ${within}s: $( [[ $expect_fail == true ]] && echo 'expected failure of: ')$sh; $(tail -2 "$STATE/step.log" | tr '\n' ' ')" >"$STATE/why"
     return 1
   fi
-  once && return 0
+  once && { show_step_output; return 0; }
   echo "$( [[ $expect_fail == true ]] && echo 'expected failure of: ')$sh; $(tail -2 "$STATE/step.log" | tr '\n' ' ')" >"$STATE/why"
   return 1
 }
+# The last lines a passing step printed, indented under it in the log.
+show_step_output() { tail -3 "$STATE/step.log" | sed 's/^/    | /'; }
+
 LIB_CHECKS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/checks.sh"
 export LIB_CHECKS
 
@@ -182,4 +186,11 @@ ssh_guess() {
     timeout 40 ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
     -o ConnectTimeout=5 -o LogLevel=ERROR -o PreferredAuthentications=password \
     -o PubkeyAuthentication=no -o NumberOfPasswordPrompts="${4:-5}" "$2@$3" true </dev/null
+}
+
+# action_age KIND: print how long ago (s) the newest action of KIND was created (for the log).
+action_age() {
+  local created
+  created=$(innerwarden actions --json 2>/dev/null | jq -r --arg k "$1" '[.[] | select(.kind == $k)][0].created_at')
+  echo "$1 created $(($(date +%s) - $(date -d "$created" +%s))) s ago"
 }

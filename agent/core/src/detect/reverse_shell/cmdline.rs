@@ -102,7 +102,7 @@ fn stdin_from_socket(script: &str) -> bool {
         .windows(3)
         .any(|w| w[0] == b'<' && w[1] == b'&' && w[2].is_ascii_digit());
     let interactive = script.split_whitespace().any(|w| w == "-i");
-    redirect && interactive || interactive && script.contains(">&")
+    interactive && (redirect || script.contains(">&"))
 }
 
 fn netcat_exec(argv: &[String]) -> bool {
