@@ -47,13 +47,13 @@ diagnostics() {
   nft list table inet innerwarden 2>&1 | head -40
   local id
   for id in $(innerwarden incidents --json 2>/dev/null | jq -r .id | head -10); do
-    innerwarden incidents --json "$id" 2>&1 | jq -c '{id, entity, title,
+    innerwarden incidents --json "$id" 2>&1 | jq -M -c '{id, entity, title,
       findings: [.findings[].finding | {detector, severity, summary}],
       decisions: [.decisions[].decision | {tier, confidence,
         actions: [.actions[] | {action: .action.action, target: (.action.addr // .action.unit // .action.path // .action.pid), dry_run}],
         suppressed: [.suppressed[] | {action: .[0].action, guard: .[1].guard}]}]}' 2>&1
   done
-  innerwarden actions --json 2>&1 | jq -c '.[] | {kind, target, state, dry_run}' 2>&1 | head -20
+  innerwarden actions --json 2>&1 | jq -M -c '.[] | {kind, target, state, dry_run}' 2>&1 | head -20
   echo "--- end diagnostics"
 }
 

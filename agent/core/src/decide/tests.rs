@@ -275,9 +275,11 @@ fn a_process_incident_that_connected_out_blocks_its_peer() {
 
 #[test]
 fn a_peer_on_a_management_network_is_not_blocked() {
-    let mut cfg = ResponseConfig::default();
-    cfg.mode = Mode::Enforce;
-    cfg.enforce = vec![ActionKind::Kill, ActionKind::Block];
+    let cfg = ResponseConfig {
+        mode: Mode::Enforce,
+        enforce: vec![ActionKind::Kill, ActionKind::Block],
+        ..ResponseConfig::default()
+    };
     let peer: IpAddr = "127.0.0.1".parse().expect("ip");
     let score = score::Score {
         confidence: 0.95,
