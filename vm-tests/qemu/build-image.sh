@@ -122,7 +122,7 @@ echo "$kver $(chroot "$rootfs" dpkg-query -W -f='${Version}' "linux-image-$kver"
 chroot "$rootfs" apt-get clean
 rm -rf "$rootfs/var/lib/apt/lists"/* "$rootfs/boot"/*
 
-mkfs.ext4 -q -F -L innerwarden-vm -d "$rootfs" "$work/rootfs.img" 3G
+mkfs.ext4 -q -F -L innerwarden-vm -d "$rootfs" "$work/rootfs.img" 3G >&2
 rm -rf "$rootfs"
 rm -rf "$out"
 mkdir -p "$cache"

@@ -49,7 +49,8 @@ for n in "${names[@]}"; do
   total_timeout=$((total_timeout + t))
 done
 
-img="$(bash "$here/build-image.sh")"
+img="$(bash "$here/build-image.sh" | tail -1)"
+[[ -f "$img/ok" ]] || { echo "run.sh: no image (build-image.sh printed '$img')" >&2; exit 2; }
 out="${INNERWARDEN_VM_OUT:-$(mktemp -d /var/tmp/innerwarden-vm.XXXXXX)}"
 mkdir -p "$out"
 job="$(mktemp -d /var/tmp/innerwarden-vmjob.XXXXXX)"
@@ -105,7 +106,7 @@ for n in "${names[@]}"; do
     [[ -n "$line" ]] || line="FAIL $n: no result (guest hung, crashed or timed out; see $out)"
     echo "$line"
     # The scenario's own log, for the CI output.
-    sed -n "/^=== scenario $n\$/,/^=== end $n /p" "$out/out.log" 2>/dev/null | tail -60 | sed 's/^/    /' >&2
+    { sed -n "/^=== scenario $n\$/,/^=== end $n /p" "$out/out.log" 2>/dev/null | tail -60 | sed 's/^/    /' >&2; } || true
   fi
 done
 echo "vm: $passed passed, $failed failed in ${elapsed} s (logs: $out)"
