@@ -94,10 +94,12 @@ set -e
 elapsed=$(($(date +%s) - started))
 [[ $qrc -eq 124 || $qrc -eq 137 ]] && echo "vm: guest killed after ${elapsed} s (timeout $((total_timeout + boot_secs)) s)" >&2
 
+# The guest's serial line ends lines with CR LF: keep a plain copy to match on.
+tr -d '\r' <"$out/out.log" >"$out/results.log" 2>/dev/null || : >"$out/results.log"
 passed=0
 failed=0
 for n in "${names[@]}"; do
-  line="$(grep -aE "^(PASS $n\$|FAIL $n:)" "$out/out.log" 2>/dev/null | tail -1 || true)"
+  line="$(grep -aE "^(PASS $n\$|FAIL $n:)" "$out/results.log" | tail -1 || true)"
   if [[ "$line" == "PASS $n" ]]; then
     passed=$((passed + 1))
     echo "$line"
@@ -106,7 +108,7 @@ for n in "${names[@]}"; do
     [[ -n "$line" ]] || line="FAIL $n: no result (guest hung, crashed or timed out; see $out)"
     echo "$line"
     # The scenario's own log, for the CI output.
-    { sed -n "/^=== scenario $n\$/,/^=== end $n /p" "$out/out.log" 2>/dev/null | tail -60 | sed 's/^/    /' >&2; } || true
+    { sed -n "/^=== scenario $n\$/,/^=== end $n /p" "$out/results.log" | tail -60 | sed 's/^/    /' >&2; } || true
   fi
 done
 echo "vm: $passed passed, $failed failed in ${elapsed} s (logs: $out)"
