@@ -27,6 +27,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# The VM test tier (vm-tests/qemu): qemu under TCG, debootstrap for the guest image, mkfs.ext4
+# -d for the disk. Without recommends (qemu's pull in a desktop's worth of libraries).
+vm_pkgs=(qemu-system-x86 debootstrap e2fsprogs python3)
+vm_missing=()
+for p in "${vm_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || vm_missing+=("$p")
+done
+if [ ${#vm_missing[@]} -gt 0 ]; then
+  echo "setup: installing ${vm_missing[*]} (VM tests)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${vm_missing[@]}" >/dev/null
+fi
+
 # Userspace Rust: the machine's rustup toolchain when there is one, else Debian's cargo-web.
 if ! command -v cargo >/dev/null 2>&1; then
   bash scripts/install-bpf-toolchain.sh >/dev/null

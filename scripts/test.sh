@@ -23,11 +23,43 @@ echo "== cargo test"
 cargo test --workspace --locked --no-fail-fast -- --show-output 2>&1 | tee "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
+# The VM tier (vm-tests/qemu): every scenario against a real kernel, systemd and attacker in a
+# qemu guest under TCG. Each scenario is one PASS/FAIL line, counted below. Root only (image
+# build); INNERWARDEN_SKIP_VM=1 skips it on a developer machine.
+echo "== vm tests (qemu, TCG)"
+vmlog=$(mktemp)
+vm_passed=0
+vm_failed=0
+vm_skipped=0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "skipped: vm tests (not root: the image build needs debootstrap)"
+  vm_skipped=1
+elif [ -n "${INNERWARDEN_SKIP_VM:-}" ]; then
+  echo "skipped: vm tests (INNERWARDEN_SKIP_VM is set)"
+  vm_skipped=1
+else
+  if cargo build --release --locked -q -p innerwarden; then
+    bash vm-tests/qemu/run.sh 2>&1 | tee "$vmlog"
+    vm_rc=${PIPESTATUS[0]}
+    vm_passed=$(grep -cE '^PASS [a-z0-9-]+$' "$vmlog" || true)
+    vm_failed=$(grep -cE '^FAIL [a-z0-9-]+:' "$vmlog" || true)
+    # A harness that failed without naming a scenario (bad scenario.toml, no image) is a failure.
+    [ "$vm_rc" -ne 0 ] && [ "$vm_failed" -eq 0 ] && vm_failed=1
+  else
+    echo "FAIL vm-build: cargo build --release failed"
+    vm_failed=1
+  fi
+  [ "$vm_failed" -ne 0 ] && status=1
+fi
+rm -f "$vmlog"
+
 passed=$(grep -oE 'test result: [A-Za-z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -oE '; [0-9]+ failed' "$log" | awk '{s+=$2} END {print s+0}')
 ignored=$(grep -oE '; [0-9]+ ignored' "$log" | awk '{s+=$2} END {print s+0}')
 skipped=$(grep -cE '^skipped: ' "$log" || true)
+# VM scenarios are not cargo tests: added to the cargo counts.
+failed=$((failed + vm_failed))
 # A lint failure is a failure the count must show.
 [ $status -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
-echo "tests: $((passed - skipped)) passed, $failed failed, $((skipped + ignored)) skipped"
+echo "tests: $((passed - skipped + vm_passed)) passed, $failed failed, $((skipped + ignored + vm_skipped)) skipped"
 exit $status

@@ -225,6 +225,7 @@ pub struct DetectorsConfig {
     pub pipe_to_shell: PipeToShellConfig,
     pub exec_from_tmp: ExecFromTmpConfig,
     pub sigma: SigmaConfig,
+    pub reverse_shell: ReverseShellConfig,
 }
 
 /// Native Sigma rules (`agent/core/src/sigma`). Off by default: third-party rules are chosen
@@ -331,6 +332,24 @@ impl Default for ExecFromTmpConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct ReverseShellConfig {
+    pub enabled: bool,
+    /// A command line shaped like a reverse shell waits this many seconds (event time) for the
+    /// connect of its process or a child, so the finding names the peer. Default 2.
+    pub connect_window_secs: u64,
+}
+
+impl Default for ReverseShellConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            connect_window_secs: 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
     /// Keep at most this many raw events in SQLite. Default 1000000.
     pub event_retention_rows: u64,
@@ -393,6 +412,12 @@ impl Config {
         }
         if !self.agent.state_dir.is_absolute() {
             return bad("agent.state_dir", "must be an absolute path");
+        }
+        if !(1..=60).contains(&self.detectors.reverse_shell.connect_window_secs) {
+            return bad(
+                "detectors.reverse_shell.connect_window_secs",
+                "must be between 1 and 60",
+            );
         }
         if self.agent.event_queue < 64 {
             return bad("agent.event_queue", "must be at least 64");

@@ -11,6 +11,7 @@ use std::path::Path;
 pub struct Established {
     pub local_port: u16,
     pub peer: IpAddr,
+    pub peer_port: u16,
     pub inode: u64,
 }
 
@@ -24,10 +25,11 @@ pub fn parse_proc_net_tcp(text: &str) -> Vec<Established> {
                 return None;
             }
             let (_, lport) = parse_endpoint(f[1])?;
-            let (peer, _) = parse_endpoint(f[2])?;
+            let (peer, peer_port) = parse_endpoint(f[2])?;
             Some(Established {
                 local_port: lport,
                 peer: innerwarden_core::event::normalize_ip(peer),
+                peer_port,
                 inode: f[9].parse().ok()?,
             })
         })
@@ -71,8 +73,8 @@ pub fn is_authenticated_sshd_title(cmdline: &str) -> bool {
 /// SSH peers right now, from one read of /proc/net/tcp{,6}.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SshPeers {
-    /// Peers of every established connection to the SSH ports.
-    pub established: Vec<IpAddr>,
+    /// Peers (address and port) of every established connection to the SSH ports.
+    pub established: Vec<(IpAddr, u16)>,
     /// Of those, the peers whose socket is held by an authenticated sshd process.
     pub authenticated: Vec<IpAddr>,
 }
@@ -85,12 +87,9 @@ pub fn ssh_peers(proc_root: &Path, ports: &[u16]) -> SshPeers {
             conns.extend(parse_proc_net_tcp(&text));
         }
     }
-    let wanted: HashMap<u64, IpAddr> = conns
-        .into_iter()
-        .filter(|c| ports.contains(&c.local_port))
-        .map(|c| (c.inode, c.peer))
-        .collect();
-    let established = wanted.values().copied().collect();
+    conns.retain(|c| ports.contains(&c.local_port));
+    let wanted: HashMap<u64, IpAddr> = conns.iter().map(|c| (c.inode, c.peer)).collect();
+    let established = conns.iter().map(|c| (c.peer, c.peer_port)).collect();
     SshPeers {
         established,
         authenticated: authenticated_owners(proc_root, &wanted),

@@ -126,6 +126,12 @@ pub fn plan(incident: &IncidentView, tier: Tier, cfg: &ResponseConfig) -> Vec<Ac
                     ttl_secs: t.deny_exec_secs,
                 });
             }
+            // The process's command-and-control peers (a reverse shell's listener).
+            v.extend(incident.peers.iter().map(|&addr| Action::Block {
+                addr,
+                prefix: if addr.is_ipv4() { 32 } else { 128 },
+                ttl_secs: t.block_secs,
+            }));
             v
         }
         (Tier::Soft, Entity::Process { .. }) => service_unit(incident)

@@ -5,6 +5,8 @@
 //! a transparent sum of a per-detector prior (an estimate of that detector's precision), a
 //! bonus for independent detectors agreeing, and a bonus for a sustained incident.
 
+use std::net::IpAddr;
+
 use serde::{Deserialize, Serialize};
 
 use crate::finding::{Entity, Severity};
@@ -32,6 +34,10 @@ pub struct IncidentView {
     /// edge (`respond::stage`) or the corpus builder; empty means "nothing known".
     #[serde(default)]
     pub context: crate::model::IncidentContext,
+    /// Remote addresses of the outgoing connections named in the findings' evidence
+    /// (`tcp_connect` events): a process incident's command-and-control peers.
+    #[serde(default)]
+    pub peers: Vec<IpAddr>,
 }
 
 /// One named feature value of a scored incident (kept with the decision, so operator
@@ -40,6 +46,32 @@ pub struct IncidentView {
 pub struct FeatureValue {
     pub name: String,
     pub value: f64,
+}
+
+/// At most this many peers are taken from one incident's evidence.
+pub const MAX_PEERS: usize = 4;
+
+/// The destinations of the `tcp_connect` events in `evidence` (JSONL contract objects),
+/// deduplicated, at most [`MAX_PEERS`].
+pub fn connect_peers<'a>(evidence: impl IntoIterator<Item = &'a serde_json::Value>) -> Vec<IpAddr> {
+    let mut peers: Vec<IpAddr> = Vec::new();
+    for ev in evidence {
+        if ev.get("kind").and_then(|k| k.as_str()) != Some("tcp_connect") {
+            continue;
+        }
+        let Some(addr) = ev
+            .get("daddr")
+            .and_then(|a| a.as_str())
+            .and_then(|a| a.parse::<IpAddr>().ok())
+        else {
+            continue;
+        };
+        let addr = crate::event::normalize_ip(addr);
+        if !peers.contains(&addr) && peers.len() < MAX_PEERS {
+            peers.push(addr);
+        }
+    }
+    peers
 }
 
 /// One term of a score, for the decision record and `innerwarden incidents`.
@@ -77,8 +109,14 @@ pub fn detector_prior(detector: &str, severity: Severity) -> f64 {
         // Real installers do pipe curl into sh; the command alone is not proof.
         "pipe_to_shell" => 0.70,
         // Build trees and installers run from /tmp; memfd execution (critical/high) rarely is.
+        // Downloaded to a temp dir and run at once (a dropper); installers that do this
+        // (rustup-init) need an allowlist entry in enforce mode.
+        "exec_from_tmp" if severity >= Severity::Critical => 0.90,
         "exec_from_tmp" if severity >= Severity::High => 0.80,
         "exec_from_tmp" => 0.45,
+        // A shell-shaped command line whose process then connected out, or a socket dup'ed
+        // onto an interpreter's stdio: very rarely anything else.
+        "reverse_shell" if severity >= Severity::Critical => 0.90,
         _ => match severity {
             Severity::Low => 0.20,
             Severity::Medium => 0.45,

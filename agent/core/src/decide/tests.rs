@@ -29,6 +29,7 @@ fn brute(host: &str, findings: usize) -> IncidentView {
         unit: None,
         user: None,
         context: Default::default(),
+        peers: Vec::new(),
     }
 }
 
@@ -156,6 +157,7 @@ fn never_kill_init_or_the_agent() {
             unit: None,
             user: None,
             context: Default::default(),
+            peers: Vec::new(),
         };
         let d = run(&inc, &cfg, &ctx, &mut Budget::default());
         assert!(
@@ -259,4 +261,97 @@ fn a_third_party_rule_alone_never_acts_but_agreement_does() {
         now(),
     );
     assert_eq!(d.tier, Tier::AuditOnly);
+}
+
+fn reverse_shell(peers: Vec<IpAddr>) -> IncidentView {
+    IncidentView {
+        id: 7,
+        entity: Entity::Process {
+            pid: 900,
+            start_ns: 1,
+            exe: "/usr/bin/bash".into(),
+        },
+        findings: vec![FindingView {
+            detector: "reverse_shell".into(),
+            technique: "T1059.004".into(),
+            severity: Severity::Critical,
+        }],
+        unit: None,
+        user: None,
+        context: Default::default(),
+        peers,
+    }
+}
+
+#[test]
+fn a_process_incident_that_connected_out_blocks_its_peer() {
+    let cfg = ResponseConfig::default();
+    let peer: IpAddr = "203.0.113.9".parse().expect("ip");
+    let actions = plan(&reverse_shell(vec![peer]), Tier::Act, &cfg);
+    assert!(matches!(actions[0], Action::Kill { pid: 900, .. }));
+    assert!(actions.contains(&Action::Block {
+        addr: peer,
+        prefix: 32,
+        ttl_secs: cfg.ttl.block_secs,
+    }));
+    // Without a connect in the evidence there is nothing to block.
+    let none = plan(&reverse_shell(Vec::new()), Tier::Act, &cfg);
+    assert!(!none.iter().any(|a| matches!(a, Action::Block { .. })));
+    // Below the act tier a peer is not blocked either.
+    let soft = plan(&reverse_shell(vec![peer]), Tier::Soft, &cfg);
+    assert!(!soft.iter().any(|a| matches!(a, Action::Block { .. })));
+}
+
+#[test]
+fn a_peer_on_a_management_network_is_not_blocked() {
+    let cfg = ResponseConfig {
+        mode: Mode::Enforce,
+        enforce: vec![ActionKind::Kill, ActionKind::Block],
+        ..ResponseConfig::default()
+    };
+    let peer: IpAddr = "127.0.0.1".parse().expect("ip");
+    let score = score::Score {
+        confidence: 0.95,
+        reasons: Vec::new(),
+        scorer: "test".into(),
+        features: Default::default(),
+    };
+    let d = decide(
+        &reverse_shell(vec![peer]),
+        score,
+        &cfg,
+        &HostContext::default(),
+        &mut Budget::default(),
+        now(),
+    );
+    assert!(
+        d.actions
+            .iter()
+            .all(|p| !matches!(p.action, Action::Block { .. }))
+    );
+    assert!(
+        d.suppressed
+            .iter()
+            .any(|(a, _)| matches!(a, Action::Block { .. }))
+    );
+}
+
+#[test]
+fn connect_peers_reads_tcp_connect_evidence_only() {
+    let ev: Vec<serde_json::Value> = vec![
+        serde_json::json!({"kind": "exec", "pid": 1}),
+        serde_json::json!({"kind": "tcp_connect", "daddr": "10.99.0.2", "dport": 4444}),
+        serde_json::json!({"kind": "tcp_connect", "daddr": "10.99.0.2", "dport": 4445}),
+        serde_json::json!({"kind": "tcp_accept", "daddr": "10.0.0.1"}),
+        serde_json::json!({"kind": "tcp_connect", "daddr": "::ffff:10.1.1.1"}),
+        serde_json::json!({"kind": "tcp_connect", "daddr": "not an address"}),
+    ];
+    let peers = score::connect_peers(ev.iter());
+    assert_eq!(
+        peers,
+        vec![
+            "10.99.0.2".parse::<IpAddr>().expect("ip"),
+            "10.1.1.1".parse().expect("ip")
+        ]
+    );
 }

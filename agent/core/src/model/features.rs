@@ -186,6 +186,7 @@ mod tests {
             unit: None,
             user: None,
             context: ctx,
+            peers: Vec::new(),
         }
     }
 

@@ -50,8 +50,10 @@ const MAX_LOGINS: usize = 4096;
 pub struct ResponseStage {
     decider: Decider,
     responders: Responders,
-    /// Sources of successful SSH logins, with when they logged in.
-    logins: HashMap<IpAddr, DateTime<Utc>>,
+    /// Sources (address, and port when the log names it) of successful SSH logins, with when
+    /// they logged in. With the port only that very connection is protected: a source that
+    /// once logged in and now brute-forces from new connections is not.
+    logins: HashMap<(IpAddr, Option<u16>), DateTime<Utc>>,
     proc_root: PathBuf,
     ssh_ports: Vec<u16>,
     agent_unit: Option<String>,
@@ -103,7 +105,7 @@ impl ResponseStage {
                     self.logins.retain(|_, t| *t > cutoff);
                 }
                 if self.logins.len() < MAX_LOGINS {
-                    self.logins.insert(ip, ev.ts);
+                    self.logins.insert((ip, s.port), ev.ts);
                 }
             }
         }
@@ -120,8 +122,13 @@ impl ResponseStage {
         admin.extend(
             self.logins
                 .iter()
-                .filter(|(ip, t)| now - **t < LOGIN_MEMORY && established.contains(ip))
-                .map(|(ip, _)| *ip),
+                .filter(|((ip, port), t)| {
+                    now - **t < LOGIN_MEMORY
+                        && established
+                            .iter()
+                            .any(|(peer, pp)| peer == ip && port.is_none_or(|p| p == *pp))
+                })
+                .map(|((ip, _), _)| *ip),
         );
         HostContext {
             admin_sources: admin,
@@ -245,6 +252,7 @@ impl ResponseStage {
             unit: None,
             user: None,
             context: Default::default(),
+            peers: Vec::new(),
         };
         if let Some(hit) = guard::check(action, &view, self.decider.config(), &self.host_context())
         {
@@ -574,5 +582,47 @@ mod tests {
             .expect_err("a kill has no undo");
         assert!(err.to_string().contains("kill"), "{err}");
         assert_eq!(seen.lock().expect("lock").len(), 1);
+    }
+
+    #[test]
+    fn a_past_login_protects_only_its_own_connection_not_later_ones_from_that_source() {
+        use innerwarden_core::event::{AuthSuccess, Source};
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("net")).expect("net");
+        // One established connection to :22 from 10.99.0.2:40000 (a brute-force attempt).
+        std::fs::write(
+            dir.path().join("net/tcp"),
+            "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100000A:0016 0200630A:9C40 01 00000000:00000000 00:00000000 00000000     0        0 12345 1\n",
+        )
+        .expect("tcp");
+        let login = |port: Option<u16>| {
+            Event::new(
+                Utc::now(),
+                Source::Journald,
+                EventKind::AuthSuccess(AuthSuccess {
+                    service: AuthService::Sshd,
+                    user: "victim".into(),
+                    src: Some("10.99.0.2".parse().expect("host")),
+                    port,
+                    method: Some("password".into()),
+                    pid: None,
+                }),
+            )
+        };
+        let attacker: IpAddr = "10.99.0.2".parse().expect("ip");
+        let stage = |logins: &[Option<u16>]| {
+            let mut s = ResponseStage::new(ResponseConfig::default(), Responders::default());
+            s.proc_root = dir.path().to_path_buf();
+            let batch: Vec<Event> = logins.iter().map(|p| login(*p)).collect();
+            s.observe(&batch);
+            s.host_context().admin_sources.contains(&attacker)
+        };
+        // The login was on another (closed) connection: not an admin now.
+        assert!(!stage(&[Some(50000)]));
+        // The login is this very connection: protected.
+        assert!(stage(&[Some(40000)]));
+        // A log line without the port: the source is protected while it holds any connection.
+        assert!(stage(&[None]));
+        assert!(!stage(&[]));
     }
 }

@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use innerwarden_core::audit::AuditKind;
-use innerwarden_core::decide::score::{FindingView, IncidentView};
+use innerwarden_core::decide::score::{FindingView, IncidentView, connect_peers};
 use innerwarden_core::finding::{Entity, Finding};
 use innerwarden_core::model::config::ModelConfig;
 use innerwarden_core::model::context::History;
@@ -163,6 +163,11 @@ pub(super) fn incident_view(
             c.login_source |= r.login_source;
         }
     }
+    // Peers only matter for a process: a host incident's entity already is the address.
+    let peers = match &finding.entity {
+        Entity::Process { .. } => connect_peers(stored.iter().flat_map(|f| f.evidence.iter())),
+        _ => Vec::new(),
+    };
     let (unit, user) = match &finding.entity {
         Entity::Process { pid, .. } => procs
             .get(*pid)
@@ -178,5 +183,6 @@ pub(super) fn incident_view(
         unit,
         user,
         context,
+        peers,
     })
 }
