@@ -85,6 +85,23 @@ fn unavailable(reason: impl std::fmt::Display) -> LsmError {
     }
 }
 
+/// The metadata of `path` as the host sees it: through PID 1's root (`/proc/1/root`), since the
+/// agent's own unit gives it a private /tmp and /dev (`PrivateTmp=`, `PrivateDevices=`), where
+/// droppers put their payloads; the path as the agent sees it when that is not readable (not
+/// root, no CAP_SYS_PTRACE, no systemd).
+pub fn host_metadata(path: &str) -> std::io::Result<std::fs::Metadata> {
+    host_metadata_under(std::path::Path::new("/proc/1/root"), path)
+}
+
+fn host_metadata_under(root: &std::path::Path, path: &str) -> std::io::Result<std::fs::Metadata> {
+    if let Some(rel) = path.strip_prefix('/')
+        && let Ok(meta) = std::fs::metadata(root.join(rel))
+    {
+        return Ok(meta);
+    }
+    std::fs::metadata(path)
+}
+
 /// The deny key of a file from its metadata.
 pub fn deny_key(meta: &std::fs::Metadata) -> DenyExecKey {
     DenyExecKey {
@@ -189,7 +206,7 @@ impl LsmResponder {
     }
 
     fn deny(&mut self, path: &str, ttl_secs: u64) -> Result<Applied, LsmError> {
-        let meta = std::fs::metadata(path).map_err(|source| LsmError::Stat {
+        let meta = host_metadata(path).map_err(|source| LsmError::Stat {
             path: path.to_owned(),
             source,
         })?;
@@ -219,7 +236,7 @@ impl LsmResponder {
     fn allow(&mut self, path: &str) -> Result<Applied, LsmError> {
         let key = match self.keys.remove(path) {
             Some(k) => k,
-            None => match std::fs::metadata(path) {
+            None => match host_metadata(path) {
                 Ok(meta) => deny_key(&meta),
                 Err(_) => {
                     return Ok(Applied {
@@ -346,5 +363,31 @@ mod tests {
                 r.revert(&act).expect("allow");
             }
         }
+    }
+
+    #[test]
+    fn a_payload_is_found_in_the_host_root_first_then_in_the_agents_view() {
+        let host = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(host.path().join("tmp")).expect("mkdir");
+        std::fs::write(host.path().join("tmp/payload"), b"x").expect("write");
+        let in_host = host_metadata_under(host.path(), "/tmp/payload").expect("found in host root");
+        assert_eq!(
+            in_host.ino(),
+            std::fs::metadata(host.path().join("tmp/payload"))
+                .expect("stat")
+                .ino()
+        );
+        // Not under the host root: the agent's own view.
+        let own = host.path().join("own");
+        std::fs::write(&own, b"y").expect("write");
+        let p = own.to_str().expect("utf8");
+        let empty = tempfile::tempdir().expect("tempdir");
+        assert_eq!(
+            host_metadata_under(empty.path(), p)
+                .expect("own view")
+                .ino(),
+            std::fs::metadata(&own).expect("stat").ino()
+        );
+        assert!(host_metadata_under(empty.path(), "/no/such/file").is_err());
     }
 }
