@@ -376,7 +376,20 @@ pub fn technique(id: &str) -> Option<&'static Technique> {
         .binary_search_by(|t| t.id.cmp(id))
         .ok()
         .map(|i| &TECHNIQUES[i])
+        .or_else(|| AREAS_B_TECHNIQUES.iter().find(|t| t.id == id))
 }
+
+// --- Areas B (defense evasion, persistence, privilege escalation, lateral movement) ---
+// Appended as its own table so parallel branches do not interleave edits in the sorted one;
+// looked up after it. Ids and names from the ATT&CK Enterprise matrix (Linux platform).
+static AREAS_B_TECHNIQUES: &[Technique] = &[
+    t("T1021.002", "SMB/Windows Admin Shares", &[LateralMovement]),
+    t("T1070.008", "Clear Mailbox Data", &[DefenseEvasion]),
+    t("T1546.005", "Trap", P_PE),
+    t("T1546.018", "Python Startup Hooks", P_PE),
+    t("T1569.003", "Systemctl", &[Execution]),
+];
+// --- end areas B ---
 
 /// The tactics of a technique id, or None for an id this table does not know.
 pub fn tactics(id: &str) -> Option<&'static [Tactic]> {
@@ -409,6 +422,21 @@ mod tests {
                 let parent = technique(base).unwrap_or_else(|| panic!("{} has no parent", t.id));
                 assert_eq!(parent.tactics, t.tactics, "{}", t.id);
             }
+        }
+    }
+
+    #[test]
+    fn areas_b_table_is_well_formed() {
+        for t in AREAS_B_TECHNIQUES {
+            assert!(
+                TECHNIQUES.binary_search_by(|x| x.id.cmp(t.id)).is_err(),
+                "{} twice",
+                t.id
+            );
+            let (base, _) = t.id.split_once('.').unwrap_or((t.id, ""));
+            let parent = technique(base).unwrap_or_else(|| panic!("{} has no parent", t.id));
+            assert_eq!(parent.tactics, t.tactics, "{}", t.id);
+            assert_eq!(technique(t.id).map(|x| x.name), Some(t.name));
         }
     }
 
