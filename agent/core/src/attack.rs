@@ -388,6 +388,49 @@ static AREAS_B_TECHNIQUES: &[Technique] = &[
     t("T1546.005", "Trap", P_PE),
     t("T1546.018", "Python Startup Hooks", P_PE),
     t("T1569.003", "Systemctl", &[Execution]),
+    // Ids the ART extract's tests of areas B carry, so the gate's per-tactic table can place
+    // them. T1685/T1686/T1690 are ATT&CK v18's renumbering of Impair Defenses (a Defense
+    // Impairment tactic this 12-tactic model does not have): placed under defense evasion,
+    // where their v17 ids (T1562.*) sit. Rules keep naming the T1562.* ids.
+    t("T1027.001", "Binary Padding", &[DefenseEvasion]),
+    t("T1027.002", "Software Packing", &[DefenseEvasion]),
+    t("T1027.004", "Compile After Delivery", &[DefenseEvasion]),
+    t("T1027.013", "Encrypted/Encoded File", &[DefenseEvasion]),
+    t("T1036.007", "Double File Extension", &[DefenseEvasion]),
+    t("T1136.002", "Domain Account", &[Persistence]),
+    t("T1497.001", "System Checks", &[DefenseEvasion, Discovery]),
+    t(
+        "T1497.003",
+        "Time Based Evasion",
+        &[DefenseEvasion, Discovery],
+    ),
+    t("T1569.002", "Service Execution", &[Execution]),
+    t("T1685", "Disable or Modify Tools", &[DefenseEvasion]),
+    t(
+        "T1685.002",
+        "Disable or Modify Cloud Log",
+        &[DefenseEvasion],
+    ),
+    t(
+        "T1685.004",
+        "Disable or Modify Linux Audit System Log",
+        &[DefenseEvasion],
+    ),
+    t(
+        "T1685.006",
+        "Clear Linux or Mac System Logs",
+        &[DefenseEvasion],
+    ),
+    t(
+        "T1686",
+        "Disable or Modify System Firewall",
+        &[DefenseEvasion],
+    ),
+    t(
+        "T1690",
+        "Prevent Command History Logging",
+        &[DefenseEvasion],
+    ),
 ];
 // --- end areas B ---
 
