@@ -209,6 +209,7 @@ pub static TECHNIQUES: &[Technique] = &[
     t("T1083", "File and Directory Discovery", &[Discovery]),
     t("T1087", "Account Discovery", &[Discovery]),
     t("T1087.001", "Local Account", &[Discovery]),
+    t("T1087.002", "Domain Account", &[Discovery]),
     t("T1090", "Proxy", &[CommandAndControl]),
     t(
         "T1095",
