@@ -550,4 +550,22 @@ mod tests {
             ]
         );
     }
+
+    proptest::proptest! {
+        /// Any command text converts without panicking, and every synthesised read or write is
+        /// one the default sensor configuration reports.
+        #[test]
+        fn any_command_converts_to_watched_opens_only(cmd in "[ -~\n]{0,120}") {
+            // A blank command is refused (Excluded::Empty); anything else converts.
+            let evs = synthesize(&test_of("sh", &cmd, true), Utc::now()).unwrap_or_default();
+            proptest::prop_assert!(cmd.trim().is_empty() || evs.len() >= 2);
+            for e in &evs {
+                match &e.kind {
+                    EventKind::FileRead(r) => proptest::prop_assert!(watched_read(&r.path)),
+                    EventKind::FileWrite(w) => proptest::prop_assert!(watched_write(&w.path)),
+                    _ => {}
+                }
+            }
+        }
+    }
 }
