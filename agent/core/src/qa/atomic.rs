@@ -17,8 +17,9 @@
 //!    ...) names a file under the sensor's default `read_paths`; a `file_write` when `tee`,
 //!    `sed -i`, `cp`/`install`, `dd of=` or `touch` names a watched file; the command run by
 //!    `nohup`, `setsid`, `nice`, `ionice`, `timeout`, `stdbuf` or `env` as a child exec;
-//! 6. simple variables: `NAME=literal` and `NAME=$(which X ...)` (the path X resolves to)
-//!    assigned by a command of their own are expanded as `$NAME` and `${NAME}` in later words.
+//! 6. simple variables: `NAME=literal`, `NAME=$(which X ...)` (the path X resolves to) and
+//!    `NAME=$(mktemp)` (`/tmp/tmp.XXXXXXXXXX`, or the template given) assigned by a command of
+//!    their own are expanded as `$NAME` and `${NAME}` in later words.
 //!
 //! Not synthesised (limits): what a program does by itself beyond that — the files `useradd`
 //! writes, connections `curl` or `ssh` open, chmods, module loads, ptrace, what an editor or
@@ -341,10 +342,16 @@ impl Synth {
                 continue;
             };
             let value = if value.is_empty() {
-                // The value is the (single) substitution: only `which X` is known.
+                // The value is the (single) substitution: only `which X` and `mktemp` are known.
                 match cmd.substitutions.as_slice() {
                     [sub] => match sub.split_whitespace().collect::<Vec<_>>().as_slice() {
                         ["which", prog, ..] if !prog.starts_with('-') => resolve(prog, self.home),
+                        // mktemp prints `$TMPDIR/tmp.XXXXXXXXXX` (random letters for the Xs)
+                        // or the template it is given.
+                        ["mktemp", args @ ..] => match args.iter().find(|a| !a.starts_with('-')) {
+                            Some(template) => (*template).to_owned(),
+                            None => "/tmp/tmp.XXXXXXXXXX".to_owned(),
+                        },
                         _ => continue,
                     },
                     _ => continue,
@@ -459,6 +466,15 @@ mod tests {
             .collect()
     }
 
+    fn execs_argv(evs: &[Event], file: &str) -> Vec<Vec<String>> {
+        evs.iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Exec(x) if x.filename == file => Some(x.argv.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn sudo_and_substitution_become_a_process_tree() {
         let t = test_of(
@@ -523,7 +539,7 @@ mod tests {
     fn variables_reads_writes_and_wrappers() {
         let t = test_of(
             "sh",
-            "p=$(which python3 || which python)\nB=/etc\nsudo cat ${B}/shadow\n\
+            "p=$(which python3 || which python)\nB=/etc\nsudo cat ${B}/shadow\nT=$(mktemp)\nbash $T\n\
              $p -c 'import pty'\nsudo sed -i 1d /etc/pam.d/su-l\nnohup $q tunnel &",
             false,
         );
@@ -534,6 +550,8 @@ mod tests {
             files.contains(&"/usr/bin/$q".to_owned()),
             "unknown variables stay"
         );
+        let bash_t = execs_argv(&evs, "/usr/bin/bash");
+        assert!(bash_t.contains(&vec!["bash".to_owned(), "/tmp/tmp.XXXXXXXXXX".to_owned()]));
         let other: Vec<(String, String, u32)> = evs
             .iter()
             .filter_map(|e| match &e.kind {
