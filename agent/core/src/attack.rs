@@ -209,6 +209,7 @@ pub static TECHNIQUES: &[Technique] = &[
     t("T1083", "File and Directory Discovery", &[Discovery]),
     t("T1087", "Account Discovery", &[Discovery]),
     t("T1087.001", "Local Account", &[Discovery]),
+    t("T1087.002", "Domain Account", &[Discovery]),
     t("T1090", "Proxy", &[CommandAndControl]),
     t(
         "T1095",
@@ -223,6 +224,8 @@ pub static TECHNIQUES: &[Technique] = &[
     t("T1110.001", "Password Guessing", &[CredentialAccess]),
     t("T1110.003", "Password Spraying", &[CredentialAccess]),
     t("T1110.004", "Credential Stuffing", &[CredentialAccess]),
+    t("T1113", "Screen Capture", &[Collection]),
+    t("T1115", "Clipboard Data", &[Collection]),
     t("T1119", "Automated Collection", &[Collection]),
     t("T1124", "System Time Discovery", &[Discovery]),
     t("T1129", "Shared Modules", &[Execution]),
@@ -282,6 +285,7 @@ pub static TECHNIQUES: &[Technique] = &[
         "Virtualization/Sandbox Evasion",
         &[DefenseEvasion, Discovery],
     ),
+    t("T1497.001", "System Checks", &[DefenseEvasion, Discovery]),
     t("T1505", "Server Software Component", &[Persistence]),
     t("T1505.003", "Web Shell", &[Persistence]),
     t("T1518", "Software Discovery", &[Discovery]),
@@ -302,6 +306,7 @@ pub static TECHNIQUES: &[Technique] = &[
     t("T1552.001", "Credentials In Files", &[CredentialAccess]),
     t("T1552.003", "Bash History", &[CredentialAccess]),
     t("T1552.004", "Private Keys", &[CredentialAccess]),
+    t("T1552.007", "Container API", &[CredentialAccess]),
     t("T1554", "Compromise Host Software Binary", &[Persistence]),
     t(
         "T1556",
@@ -367,6 +372,7 @@ pub static TECHNIQUES: &[Technique] = &[
     t("T1611", "Escape to Host", &[PrivilegeEscalation]),
     t("T1612", "Build Image on Host", &[DefenseEvasion]),
     t("T1613", "Container and Resource Discovery", &[Discovery]),
+    t("T1614", "System Location Discovery", &[Discovery]),
     t("T1620", "Reflective Code Loading", &[DefenseEvasion]),
 ];
 

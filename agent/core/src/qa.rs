@@ -6,12 +6,14 @@
 //! - [`fail2ban`]: fail2ban's filter test files (`# failJSON: {...}` labels the next log line).
 //! - [`loghub`]: loghub's OpenSSH_2k with its per-line template ids.
 //! - [`atomic`]: Atomic Red Team's Linux tests as synthetic exec streams ([`shell_split`] reads
-//!   their shell commands).
+//!   their shell commands, [`atomic_effects`] the file opens and wrapped commands their command
+//!   lines name).
 //! - [`gate`]: the detection gate: detection per area over the ART streams, false positives
 //!   per benign corpus.
 //! - [`bench_replay_lines`]: decoder throughput.
 
 pub mod atomic;
+pub mod atomic_effects;
 pub mod fail2ban;
 pub mod gate;
 pub mod loghub;

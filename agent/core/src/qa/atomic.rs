@@ -12,17 +12,30 @@
 //! 4. a `file_write` by the shell for each output redirection (`>`, `>>`) whose target is
 //!    under the agent's default watched prefixes (what the eBPF sensor reports).
 //!
-//! Not synthesised (limits): what a program does itself — the files `cp`, `tee`, `sed -i` or
-//! `useradd` write, connections `curl` or `ssh` open, chmods, reads, module loads, ptrace — and
-//! shell builtins (`echo`, `cd`, `export`, `[`): no guessed events. Variables, globs and
-//! conditions are not evaluated: every command of every branch is taken as run. So the gate
-//! measures what a detector can see from process execution and watched redirections alone.
+//! 5. what the command line says for certain about files and wrapped commands
+//!    ([`super::atomic_effects`]): a `file_read` when a reader (`cat`, `grep P FILE`, `cp SRC`,
+//!    ...) names a file under the sensor's default `read_paths`; a `file_write` when `tee`,
+//!    `sed -i`, `cp`/`install`, `dd of=` or `touch` names a watched file; the command run by
+//!    `nohup`, `setsid`, `nice`, `ionice`, `timeout`, `stdbuf` or `env` as a child exec;
+//! 6. simple variables: `NAME=literal`, `NAME=$(which X ...)` (the path X resolves to) and
+//!    `NAME=$(mktemp)` (`/tmp/tmp.XXXXXXXXXX`, or the template given) assigned by a command of
+//!    their own are expanded as `$NAME` and `${NAME}` in later words.
+//!
+//! Not synthesised (limits): what a program does by itself beyond that — the files `useradd`
+//! writes, connections `curl` or `ssh` open, chmods, module loads, ptrace, what an editor or
+//! interpreter opens from its own input — and shell builtins (`echo`, `cd`, `export`, `[`,
+//! `read < file`): no guessed events. Other variables, globs and conditions are not evaluated:
+//! every command of every branch is taken as run. So the gate measures what a detector can see
+//! from process execution and the watched file opens the command lines name.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
+use std::collections::BTreeMap;
+
+use super::atomic_effects::{reads, watched_read, watched_write, wrapped, writes};
 use super::shell_split::{SimpleCommand, split};
-use crate::event::{Event, EventKind, Exec, FileWrite, Source};
+use crate::event::{Event, EventKind, Exec, FileRead, FileWrite, Source};
 use crate::proctable::basename;
 
 /// One test of the ART extract (the fields the conversion needs).
@@ -64,15 +77,6 @@ pub enum Excluded {
     /// No command.
     Empty,
 }
-
-/// Prefixes the agent watches for writes by default (config `sensors.ebpf.watch_paths`).
-const WATCHED: &[&str] = &[
-    "/etc/",
-    "/root/.ssh/",
-    "/var/spool/cron/",
-    "/usr/lib/systemd/system/",
-    "/usr/local/bin/",
-];
 
 const SBIN: &[&str] = &[
     "useradd",
@@ -155,6 +159,7 @@ pub fn synthesize(test: &AtomicTest, t0: DateTime<Utc>) -> Result<Vec<Event>, Ex
         t0,
         next_pid: 4001,
         home: if uid == 0 { "/root" } else { "/home/art" },
+        vars: BTreeMap::new(),
     };
     let login = s.exec(3999, uid, "/usr/bin/bash", vec!["-bash".into()]);
     let shell = format!("/usr/bin/{}", test.executor);
@@ -173,6 +178,8 @@ struct Synth {
     t0: DateTime<Utc>,
     next_pid: u32,
     home: &'static str,
+    /// Simple variables assigned so far (item 6 of the module docs).
+    vars: BTreeMap<String, String>,
 }
 
 impl Synth {
@@ -217,25 +224,16 @@ impl Synth {
             self.script(sh, uid, sub, depth + 1);
         }
         for r in &cmd.redirects {
-            let path = self.expand_home(&r.path);
-            if WATCHED.iter().any(|w| path.starts_with(w)) {
-                let flags = if r.append { 0o2101 } else { 0o1101 };
-                self.events.push(Event::new(
-                    self.ts(),
-                    Source::Ebpf,
-                    EventKind::FileWrite(FileWrite {
-                        pid: sh,
-                        uid,
-                        comm: "sh".into(),
-                        path,
-                        flags,
-                    }),
-                ));
-            }
+            let path = self.expand_home(&self.expand_vars(&r.path));
+            self.write(sh, uid, "sh", path, r.append);
+        }
+        if cmd.words.iter().all(|w| is_assignment(w)) {
+            self.assign(cmd);
+            return;
         }
         // Leading assignments (`X=1 cmd`) are not programs.
-        let words: Vec<&String> = cmd
-            .words
+        let expanded: Vec<String> = cmd.words.iter().map(|w| self.expand_vars(w)).collect();
+        let words: Vec<&String> = expanded
             .iter()
             .filter(|w| !w.is_empty())
             .skip_while(|w| is_assignment(w))
@@ -261,7 +259,15 @@ impl Synth {
         let file = resolve(first, self.home);
         let pid = self.exec(sh, uid, &file, argv.clone());
         let name = basename(&file);
-        if name == "sudo" {
+        self.effects(pid, uid, name, &argv);
+        if let Some(rest) = wrapped(name, &argv) {
+            let inner = SimpleCommand {
+                words: rest,
+                redirects: Vec::new(),
+                substitutions: Vec::new(),
+            };
+            self.command(pid, uid, &inner, depth + 1);
+        } else if name == "sudo" {
             let rest: Vec<String> = argv
                 .iter()
                 .skip(1)
@@ -282,6 +288,118 @@ impl Synth {
         {
             self.script(pid, uid, inner, depth + 1);
         }
+    }
+
+    /// The file reads and writes the command line of `name` names (module docs, item 5).
+    fn effects(&mut self, pid: u32, uid: u32, name: &str, argv: &[String]) {
+        let comm: String = name.chars().take(15).collect();
+        for path in reads(name, argv) {
+            let path = self.expand_home(path);
+            if watched_read(&path) {
+                self.events.push(Event::new(
+                    self.ts(),
+                    Source::Ebpf,
+                    EventKind::FileRead(FileRead {
+                        pid,
+                        uid,
+                        comm: comm.clone(),
+                        path,
+                    }),
+                ));
+            }
+        }
+        let append = name == "tee" && argv.iter().any(|a| a == "-a" || a == "--append");
+        for path in writes(name, argv) {
+            let path = self.expand_home(&path);
+            self.write(pid, uid, &comm, path, append);
+        }
+    }
+
+    /// A write-open of `path` by `pid`, when the sensor watches it.
+    fn write(&mut self, pid: u32, uid: u32, comm: &str, path: String, append: bool) {
+        if !watched_write(&path) {
+            return;
+        }
+        // O_WRONLY|O_CREAT and O_APPEND or O_TRUNC.
+        let flags = if append { 0o2101 } else { 0o1101 };
+        self.events.push(Event::new(
+            self.ts(),
+            Source::Ebpf,
+            EventKind::FileWrite(FileWrite {
+                pid,
+                uid,
+                comm: comm.to_owned(),
+                path,
+                flags,
+            }),
+        ));
+    }
+
+    /// Record `NAME=literal` and `NAME=$(which X ...)` (module docs, item 6).
+    fn assign(&mut self, cmd: &SimpleCommand) {
+        for w in &cmd.words {
+            let Some((name, value)) = w.split_once('=') else {
+                continue;
+            };
+            let value = if value.is_empty() {
+                // The value is the (single) substitution: only `which X` and `mktemp` are known.
+                match cmd.substitutions.as_slice() {
+                    [sub] => match sub.split_whitespace().collect::<Vec<_>>().as_slice() {
+                        ["which", prog, ..] if !prog.starts_with('-') => resolve(prog, self.home),
+                        // mktemp prints `$TMPDIR/tmp.XXXXXXXXXX` (random letters for the Xs)
+                        // or the template it is given.
+                        ["mktemp", args @ ..] => match args.iter().find(|a| !a.starts_with('-')) {
+                            Some(template) => (*template).to_owned(),
+                            None => "/tmp/tmp.XXXXXXXXXX".to_owned(),
+                        },
+                        _ => continue,
+                    },
+                    _ => continue,
+                }
+            } else if value.contains('$') {
+                continue;
+            } else {
+                self.expand_vars(value)
+            };
+            self.vars.insert(name.to_owned(), value);
+        }
+    }
+
+    /// `$NAME` and `${NAME}` of known variables replaced; anything else left as written.
+    fn expand_vars(&self, w: &str) -> String {
+        if !w.contains('$') || self.vars.is_empty() {
+            return w.to_owned();
+        }
+        let mut out = String::new();
+        let mut rest = w;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            let (name, consumed) = match after.strip_prefix('{') {
+                Some(b) => match b.find('}') {
+                    Some(end) => (&b[..end], end + 2),
+                    None => ("", 0),
+                },
+                None => {
+                    let end = after
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .unwrap_or(after.len());
+                    (&after[..end], end)
+                }
+            };
+            match self.vars.get(name) {
+                Some(v) if consumed > 0 => {
+                    out.push_str(v);
+                    rest = &after[consumed..];
+                }
+                _ => {
+                    out.push('$');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
     }
 
     fn expand_home(&self, p: &str) -> String {
@@ -348,6 +466,15 @@ mod tests {
             .collect()
     }
 
+    fn execs_argv(evs: &[Event], file: &str) -> Vec<Vec<String>> {
+        evs.iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Exec(x) if x.filename == file => Some(x.argv.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn sudo_and_substitution_become_a_process_tree() {
         let t = test_of(
@@ -406,5 +533,57 @@ mod tests {
             synthesize(&test_of("powershell", "Get-Process", false), Utc::now()).err(),
             Some(Excluded::NotShell)
         );
+    }
+
+    #[test]
+    fn variables_reads_writes_and_wrappers() {
+        let t = test_of(
+            "sh",
+            "p=$(which python3 || which python)\nB=/etc\nsudo cat ${B}/shadow\nT=$(mktemp)\nbash $T\n\
+             $p -c 'import pty'\nsudo sed -i 1d /etc/pam.d/su-l\nnohup $q tunnel &",
+            false,
+        );
+        let evs = synthesize(&t, Utc::now()).expect("converts");
+        let files: Vec<String> = execs(&evs).into_iter().map(|e| e.3).collect();
+        assert!(files.contains(&"/usr/bin/python3".to_owned()), "{files:?}");
+        assert!(
+            files.contains(&"/usr/bin/$q".to_owned()),
+            "unknown variables stay"
+        );
+        let bash_t = execs_argv(&evs, "/usr/bin/bash");
+        assert!(bash_t.contains(&vec!["bash".to_owned(), "/tmp/tmp.XXXXXXXXXX".to_owned()]));
+        let other: Vec<(String, String, u32)> = evs
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::FileRead(r) => Some(("read".into(), r.path.clone(), r.uid)),
+                EventKind::FileWrite(w) => Some((w.comm.clone(), w.path.clone(), w.uid)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            other,
+            vec![
+                ("read".into(), "/etc/shadow".into(), 0),
+                ("sed".into(), "/etc/pam.d/su-l".into(), 0)
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        /// Any command text converts without panicking, and every synthesised read or write is
+        /// one the default sensor configuration reports.
+        #[test]
+        fn any_command_converts_to_watched_opens_only(cmd in "[ -~\n]{0,120}") {
+            // A blank command is refused (Excluded::Empty); anything else converts.
+            let evs = synthesize(&test_of("sh", &cmd, true), Utc::now()).unwrap_or_default();
+            proptest::prop_assert!(cmd.trim().is_empty() || evs.len() >= 2);
+            for e in &evs {
+                match &e.kind {
+                    EventKind::FileRead(r) => proptest::prop_assert!(watched_read(&r.path)),
+                    EventKind::FileWrite(w) => proptest::prop_assert!(watched_write(&w.path)),
+                    _ => {}
+                }
+            }
+        }
     }
 }
