@@ -20,30 +20,32 @@ use innerwarden_core::attack;
 use innerwarden_core::config::DetectorsConfig;
 use innerwarden_core::qa::{atomic, gate};
 
-/// Minimum detected tests per area of the extract (of the converted ones). Set from what the
-/// engine reached when the gate was introduced (after merging the rules branch's detectors);
-/// the lead re-tunes after merging everything.
+/// Minimum detected tests per area of the extract (of the converted ones): what the engine
+/// reaches with every detector, rule and correlation rule merged (issue 5, session 2). A rule
+/// change that loses a detection fails here; raise the numbers when coverage grows.
 const MIN_DETECTED: &[(&str, usize)] = &[
-    ("cred_access", 4),
-    ("defense_evasion", 13),
-    ("discovery_collection_other", 2),
-    ("download_exec", 1),
-    ("execution", 4),
-    ("log_tampering", 12),
-    ("persist_cron", 1),
-    ("persist_systemd", 6),
-    ("privesc", 4),
+    ("cred_access", 13),
+    ("defense_evasion", 32),
+    ("discovery_collection_other", 13),
+    ("download_exec", 5),
+    ("execution", 10),
+    ("exfil_c2", 9),
+    ("impact", 12),
+    ("kernel_module", 3),
+    ("log_tampering", 20),
+    ("persist_authorized_keys", 1),
+    ("persist_cron", 2),
+    ("persist_shell_init", 5),
+    ("persist_systemd", 8),
+    ("privesc", 7),
     ("ssh_bruteforce", 1),
 ];
-/// Minimum detected over all converted tests.
-const MIN_TOTAL_DETECTED: usize = 51;
-/// Maximum findings per benign corpus (a corpus not listed allows none). The ones allowed are
-/// the false positives measured when the gate was introduced, to be tuned away by the rules'
-/// owners: admin-ssh `systemctl_enable_unit` (an admin enabling a service); backup
-/// `archive_sensitive_dirs`, `shadow_read` (tar reading /etc/shadow) and `recovery_inhibited`
-/// (the script removing its own plain archive after encrypting it); containers
-/// `unshare_user_namespace` (rootless crun).
-const MAX_FALSE_POSITIVES: &[(&str, usize)] = &[("admin-ssh", 1), ("backup", 3), ("containers", 1)];
+/// Minimum detected over all converted tests (141 of 209 when set).
+const MIN_TOTAL_DETECTED: usize = 141;
+/// Maximum findings per benign corpus (a corpus not listed allows none). The two allowed are
+/// known and named: admin-ssh `systemctl_enable_unit` (low, audit-only: an admin enabling a
+/// service looks like persistence) and containers `unshare_user_namespace` (rootless crun).
+const MAX_FALSE_POSITIVES: &[(&str, usize)] = &[("admin-ssh", 1), ("containers", 1)];
 
 fn data_dir() -> PathBuf {
     PathBuf::from(concat!(
