@@ -404,7 +404,6 @@ static AREAS_B_TECHNIQUES: &[Technique] = &[
     t("T1027.013", "Encrypted/Encoded File", &[DefenseEvasion]),
     t("T1036.007", "Double File Extension", &[DefenseEvasion]),
     t("T1136.002", "Domain Account", &[Persistence]),
-    t("T1497.001", "System Checks", &[DefenseEvasion, Discovery]),
     t(
         "T1497.003",
         "Time Based Evasion",

@@ -210,20 +210,28 @@ fn tiny_ring_buffer_reports_loss() {
 fn exec_by_process_started_before_the_sensor_has_its_parent() {
     require_root_and_object!();
     let marker = format!("innerwarden-early-{}", std::process::id());
-    // This shell is forked before the sensor loads, then execs once the sensor is up.
+    // This shell is forked before the sensor loads, then execs once the sensor is up (it waits
+    // for a go file, not a fixed sleep: loading every program takes seconds on a busy host).
+    let go = std::env::temp_dir().join(format!("{marker}.go"));
+    let _ = std::fs::remove_file(&go);
     let mut child = Command::new("/bin/sh")
         .arg("-c")
-        .arg(format!("sleep 1; exec /bin/echo {marker}"))
+        .arg(format!(
+            "while [ ! -e {} ]; do sleep 0.05; done; exec /bin/echo {marker}",
+            go.display()
+        ))
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("spawn sh");
     let pid = child.id();
     let (_sensor, mut rx, _tx) = start(EbpfConfig::default());
+    std::fs::write(&go, b"").expect("go file");
     let exec = wait_for(&mut rx, Duration::from_secs(5), |ev| match &ev.kind {
         EventKind::Exec(e) if e.pid == pid && e.argv.get(1) == Some(&marker) => Some(e.clone()),
         _ => None,
     });
     assert!(child.wait().expect("wait").success());
+    let _ = std::fs::remove_file(&go);
     let exec = exec.expect("exec event of the early shell");
     assert_eq!(exec.ppid, std::process::id(), "parent seeded from /proc");
 }
