@@ -14,13 +14,12 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use innerwarden_core::audit::AuditKind;
-use innerwarden_core::decide::action::Action;
 use innerwarden_core::decide::config::ResponseConfig;
-use innerwarden_core::decide::guard::{self, HostContext};
-use innerwarden_core::decide::score::{EvidenceScorer, IncidentView};
+use innerwarden_core::decide::guard::HostContext;
+use innerwarden_core::decide::score::EvidenceScorer;
 use innerwarden_core::decide::{Decider, Decision};
 use innerwarden_core::event::{AuthService, Event, EventKind};
-use innerwarden_core::finding::{Entity, Finding};
+use innerwarden_core::finding::Finding;
 use innerwarden_core::model::config::ModelConfig;
 use innerwarden_core::proctable::ProcessTable;
 use serde_json::json;
@@ -30,6 +29,9 @@ use super::Responders;
 // The model's half of the stage (model choice, feedback, retraining, incident context).
 #[path = "stage_model.rs"]
 mod model;
+// The operator's half (manual block, unblock, revert).
+#[path = "stage_operator.rs"]
+mod operator;
 use crate::model::ModelState;
 use crate::notify::Notifier;
 use crate::pipeline::Recorded;
@@ -232,140 +234,6 @@ impl ResponseStage {
 }
 
 impl ResponseStage {
-    /// An operator's block: recorded (`action` with `manual`), carried out, put in the ledger.
-    /// It bypasses scoring, not the guards: loopback, management networks and live admin
-    /// sessions are still refused.
-    pub fn manual_block(
-        &mut self,
-        action: &Action,
-        reason: &str,
-        caller_uid: u32,
-        store: &Store,
-        audit: &mut dyn AuditWrite,
-    ) -> anyhow::Result<i64> {
-        let view = IncidentView {
-            id: 0,
-            entity: Entity::User {
-                name: format!("uid:{caller_uid}"),
-            },
-            findings: Vec::new(),
-            unit: None,
-            user: None,
-            context: Default::default(),
-            peers: Vec::new(),
-        };
-        if let Some(hit) = guard::check(action, &view, self.decider.config(), &self.host_context())
-        {
-            anyhow::bail!("refused by a guard: {}", serde_json::to_string(&hit)?);
-        }
-        let seq = audit.audit(
-            AuditKind::Action,
-            json!({"manual": true, "caller_uid": caller_uid, "reason": reason,
-                   "action": action, "kind": action.kind(), "target": action.target(),
-                   "ttl_secs": action.ttl_secs(), "reversal": action.reversal(), "dry_run": false}),
-        )?;
-        let now = Utc::now();
-        let id = store.insert_action(
-            None,
-            action,
-            false,
-            ActionState::Planned,
-            Some(seq),
-            reason,
-            now,
-        )?;
-        match self.responders.apply(action) {
-            Ok(applied) => {
-                store.set_action_applied(id, &applied.detail)?;
-                Ok(id)
-            }
-            Err(e) => {
-                store.set_action_state(id, ActionState::Failed)?;
-                audit.audit(
-                    AuditKind::ActionFailed,
-                    json!({"action_id": id, "action": action, "error": e.to_string()}),
-                )?;
-                Err(anyhow::anyhow!("{e}"))
-            }
-        }
-    }
-
-    /// Lift every active block / rate limit whose target is `target` (`a.b.c.d` or `a.b.c.d/n`).
-    /// True when something was lifted.
-    pub fn unblock(
-        &mut self,
-        target: &str,
-        caller_uid: u32,
-        store: &Store,
-        audit: &mut dyn AuditWrite,
-    ) -> anyhow::Result<bool> {
-        let bare = target.split('/').next().unwrap_or(target);
-        let mut lifted = false;
-        for row in store.active_actions(Utc::now())? {
-            let matches = match &row.action {
-                Action::Block { addr, prefix, .. } => {
-                    row.action.target() == target
-                        || (addr.to_string() == bare && (*prefix == 32 || *prefix == 128))
-                }
-                Action::RateLimit { addr, .. } => addr.to_string() == bare,
-                _ => false,
-            };
-            if !matches {
-                continue;
-            }
-            let applied = self
-                .responders
-                .revert_with(&row.action, row.applied_detail.as_deref())
-                .map(|a| a.detail)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            store.set_action_state(row.id, ActionState::Reverted)?;
-            audit.audit(
-                AuditKind::ActionReverted,
-                json!({"action_id": row.id, "action": row.action, "reason": "operator",
-                       "caller_uid": caller_uid, "by": applied}),
-            )?;
-            lifted = true;
-        }
-        Ok(lifted)
-    }
-
-    /// Undo one action of the ledger before its TTL (`innerwarden revert ID`): thaw and restore a
-    /// quarantined unit, lift a throttle, an exec deny, a block or a rate limit. False when the
-    /// action is not in force (already expired or reverted, dry-run, or unknown); an error for
-    /// a kill, which cannot be undone.
-    pub fn revert(
-        &mut self,
-        id: i64,
-        caller_uid: u32,
-        store: &Store,
-        audit: &mut dyn AuditWrite,
-    ) -> anyhow::Result<bool> {
-        if let Some(row) = store.action(id)?
-            && matches!(row.action, Action::Kill { .. })
-        {
-            anyhow::bail!("action {id} is a kill: a killed process cannot be brought back");
-        }
-        let Some(row) = store
-            .active_actions(Utc::now())?
-            .into_iter()
-            .find(|r| r.id == id)
-        else {
-            return Ok(false);
-        };
-        let applied = self
-            .responders
-            .revert_with(&row.action, row.applied_detail.as_deref())
-            .map(|a| a.detail)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        store.set_action_state(row.id, ActionState::Reverted)?;
-        audit.audit(
-            AuditKind::ActionReverted,
-            json!({"action_id": row.id, "action": row.action, "reason": "operator",
-                   "caller_uid": caller_uid, "by": applied}),
-        )?;
-        Ok(true)
-    }
-
     /// The slow loop's part: revert what is due (where the kernel does not), mark what the
     /// kernel expired, and let responders restore what went missing. Each step is audited.
     pub fn maintain(
@@ -427,6 +295,8 @@ fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
+
+    use innerwarden_core::decide::action::Action;
 
     use innerwarden_core::decide::action::ActionKind;
 
