@@ -17,7 +17,7 @@ use innerwarden_common::{
     PROG_GUARD_PTRACE,
 };
 
-use super::lsm::{LsmError, bpf_lsm_active};
+use super::lsm::{LsmError, lsm_preflight, unavailable};
 use super::lsm_btf;
 
 /// Maps of the object the guard never uses: created with one entry (the exec-args map alone is
@@ -33,12 +33,6 @@ const UNUSED_MAPS: [&str; 9] = [
     "DENY_EXEC",
     "RESERVE_FAILURES",
 ];
-
-fn unavailable(reason: impl std::fmt::Display) -> LsmError {
-    LsmError::Unavailable {
-        reason: reason.to_string(),
-    }
-}
 
 /// The running guard. Dropping it detaches both programs.
 pub struct Guard {
@@ -65,16 +59,7 @@ impl Guard {
 
     /// [`Self::start`] with an explicit object.
     pub fn with_object(object: &[u8], tgid: u32) -> Result<Guard, LsmError> {
-        if let Ok(lsms) = std::fs::read_to_string("/sys/kernel/security/lsm")
-            && !bpf_lsm_active(&lsms)
-        {
-            return Err(unavailable(format!(
-                "bpf is not an active LSM ({}); boot with lsm=...,bpf",
-                lsms.trim()
-            )));
-        }
-        let raw = std::fs::read("/sys/kernel/btf/vmlinux")
-            .map_err(|e| unavailable(format!("no kernel BTF: {e}")))?;
+        let raw = lsm_preflight()?;
         let task_tgid = lsm_btf::Btf::parse(&raw)
             .ok_or_else(|| unavailable("kernel BTF unreadable"))?
             .member_offset("task_struct", "tgid")

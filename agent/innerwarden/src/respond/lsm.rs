@@ -79,10 +79,25 @@ impl From<LsmError> for RespondError {
     }
 }
 
-fn unavailable(reason: impl std::fmt::Display) -> LsmError {
+pub(crate) fn unavailable(reason: impl std::fmt::Display) -> LsmError {
     LsmError::Unavailable {
         reason: reason.to_string(),
     }
+}
+
+/// What every BPF-LSM program of the agent needs before loading: `bpf` among the active LSMs
+/// (without securityfs mounted we cannot tell: try, and let the kernel answer) and the kernel's
+/// raw BTF, from which the programs' field offsets are read.
+pub(crate) fn lsm_preflight() -> Result<Vec<u8>, LsmError> {
+    if let Ok(lsms) = std::fs::read_to_string("/sys/kernel/security/lsm")
+        && !bpf_lsm_active(&lsms)
+    {
+        return Err(unavailable(format!(
+            "bpf is not an active LSM ({}); boot with lsm=...,bpf",
+            lsms.trim()
+        )));
+    }
+    std::fs::read("/sys/kernel/btf/vmlinux").map_err(|e| unavailable(format!("no kernel BTF: {e}")))
 }
 
 /// The metadata of `path` as the host sees it: through PID 1's root (`/proc/1/root`), since the
@@ -155,17 +170,7 @@ impl LsmResponder {
 
     /// [`Self::new`] with an explicit object.
     pub fn with_object(object: &[u8]) -> Result<Self, LsmError> {
-        // Without securityfs mounted we cannot tell: try, and let the kernel answer.
-        if let Ok(lsms) = std::fs::read_to_string("/sys/kernel/security/lsm")
-            && !bpf_lsm_active(&lsms)
-        {
-            return Err(unavailable(format!(
-                "bpf is not an active LSM ({}); boot with lsm=...,bpf",
-                lsms.trim()
-            )));
-        }
-        let raw = std::fs::read("/sys/kernel/btf/vmlinux")
-            .map_err(|e| unavailable(format!("no kernel BTF: {e}")))?;
+        let raw = lsm_preflight()?;
         let layout = lsm_btf::Btf::parse(&raw)
             .ok_or_else(|| unavailable("kernel BTF unreadable"))?
             .lsm_layout()
