@@ -13,7 +13,7 @@
 use chrono::TimeDelta;
 
 use super::ssh_bruteforce::attempts;
-use super::window::{Keyed, secs};
+use super::window::{Keyed, Recent, secs};
 use super::{Detector, evidence};
 use crate::event::{Event, EventKind, Host};
 use crate::finding::{Entity, Finding, Severity};
@@ -65,6 +65,14 @@ fn last_evidence<'a>(items: impl Iterator<Item = &'a Attempt>) -> Vec<serde_json
     let all: Vec<_> = items.map(|a| a.evidence.clone()).collect();
     let skip = all.len().saturating_sub(MAX_EVIDENCE);
     all.into_iter().skip(skip).collect()
+}
+
+/// A window that fires: remember when, hand back its evidence, start over.
+fn fire(r: &mut Recent<Attempt>) -> Vec<serde_json::Value> {
+    r.last_fired = Some(r.last_seen);
+    let evidence = last_evidence(r.iter());
+    r.clear();
+    evidence
 }
 
 fn finding(
@@ -127,14 +135,12 @@ impl Detector for DistributedBruteforce {
         let srcs: Vec<String> = r.iter().map(|a| a.src.to_string()).collect();
         let srcs = distinct(srcs.iter().map(String::as_str));
         if srcs.len() >= DISTRIBUTED_SOURCES && !r.recently_fired(window) {
-            r.last_fired = Some(r.last_seen);
             let summary = format!(
                 "{} sources failed to log in as {user} within 10 minutes ({}, ...)",
                 srcs.len(),
                 srcs.iter().take(5).copied().collect::<Vec<_>>().join(", ")
             );
-            let ev_list = last_evidence(r.iter());
-            r.clear();
+            let ev_list = fire(r);
             out.push(finding(
                 ev,
                 self.id(),
@@ -196,13 +202,11 @@ impl Detector for SlowBruteforce {
             r.push(ev.ts, a.clone(), window, MAX_ITEMS);
         }
         if r.len() >= SLOW_FAILURES && !r.recently_fired(window) && !was_fast {
-            r.last_fired = Some(r.last_seen);
             let summary = format!(
                 "{} failed logins from {src} within an hour, never {SLOW_MAX_PER_MINUTE} in a minute",
                 r.len()
             );
-            let ev_list = last_evidence(r.iter());
-            r.clear();
+            let ev_list = fire(r);
             out.push(finding(
                 ev,
                 self.id(),
@@ -250,14 +254,12 @@ impl Detector for CredentialStuffing {
             .map(str::to_owned)
             .collect();
         if users.len() >= STUFFING_USERS && !r.recently_fired(window) {
-            r.last_fired = Some(r.last_seen);
             let summary = format!(
                 "{src} tried {} different accounts within 10 minutes ({}, ...)",
                 users.len(),
                 users.iter().take(6).cloned().collect::<Vec<_>>().join(", ")
             );
-            let ev_list = last_evidence(r.iter());
-            r.clear();
+            let ev_list = fire(r);
             out.push(finding(
                 ev,
                 self.id(),
