@@ -389,12 +389,15 @@ impl Responder for NftResponder {
         let first = !self.reasserted;
         self.reasserted = true;
         let mut emptied = false;
-        if !first && self.table_present() {
-            // Present, but maybe recreated empty (an nftables reload of a configuration that
-            // declares the table, as the NixOS module does) or with elements deleted by hand.
+        if !first {
+            // One listing per tick: the table may be gone (flushed), or present but recreated
+            // empty (an nftables reload of a configuration that declares the table, as the
+            // NixOS module does) or with elements deleted by hand.
             match self.missing_elements(active) {
                 Ok(0) => return None,
                 Ok(_) => emptied = true,
+                // No table to list: reassert recreates it.
+                Err(NftError::Nft { .. }) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "could not list the nftables table");
                     return None;
