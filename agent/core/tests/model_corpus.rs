@@ -70,3 +70,32 @@ fn shipped_samples_and_model_match_the_corpus() {
         m.id()
     );
 }
+
+/// What the shipped model must get right whatever the corpus grows into: every critical
+/// finding of the corpus acts (a reverse shell, a dropper's payload, a guessed login), and no
+/// routine administration a low-severity rule watches reaches even the soft tier.
+#[test]
+fn the_shipped_model_acts_on_critical_findings_and_not_on_routine_administration() {
+    let scorer = model::ModelScorer::new(model::shipped_model().expect("shipped"));
+    let samples = model::parse_samples(model::SHIPPED_SAMPLES).expect("samples");
+    let (mut critical, mut routine) = (0, 0);
+    for s in &samples {
+        let p = scorer.predict(&s.vector().expect("vector"));
+        let severity = s.features.get("severity").copied().unwrap_or(0.0);
+        if s.label == model::file::Label::Malicious && severity >= 1.0 {
+            critical += 1;
+            assert!(p >= 0.85, "{}: critical, scored {p:.2}", s.id);
+        }
+        if s.id.starts_with("corpus/benign-admin-task-") {
+            routine += 1;
+            assert!(p < 0.50, "{}: routine administration, scored {p:.2}", s.id);
+        }
+    }
+    assert!(
+        critical >= 20 && routine >= 20,
+        "{critical} critical, {routine} routine"
+    );
+    println!(
+        "{critical} critical samples act, {routine} routine-administration samples stay below 0.50"
+    );
+}

@@ -33,14 +33,46 @@ fn audit_records(state: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// A model file whose only signal is the number of findings: one window of failures scores
+/// sigmoid(1.0) = 0.73 (soft), two windows sigmoid(1.0 + 2 ln 2) = 0.92 (act). These tests are
+/// about the escalation and the records, not about the shipped model's numbers (retraining it
+/// must not change them); `model_corpus` and `model_feedback` test that model.
+fn escalation_model(dir: &Path) -> PathBuf {
+    let shipped: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/innerwarden-model.json"),
+        )
+        .expect("shipped model"),
+    )
+    .expect("model JSON");
+    let mut m = shipped.clone();
+    let names = shipped["features"].as_array().expect("features");
+    m["bias"] = 1.0.into();
+    m["weights"] = names
+        .iter()
+        .map(|n| if n == "findings_log" { 2.0 } else { 0.0 })
+        .collect::<Vec<f64>>()
+        .into();
+    let p = dir.join("escalation-model.json");
+    std::fs::write(&p, m.to_string()).expect("model");
+    p
+}
+
 fn replay_bruteforce(config_text: Option<&str>) -> (tempfile::TempDir, Vec<Value>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("state");
-    let cfg = config_text.map(|t| {
-        let p = dir.path().join("config.toml");
-        std::fs::write(&p, t).expect("config");
-        p
-    });
+    let model = escalation_model(dir.path());
+    let p = dir.path().join("config.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "{}\n[model]\npath = {:?}\n",
+            config_text.unwrap_or(""),
+            model.display().to_string()
+        ),
+    )
+    .expect("config");
+    let cfg = Some(p);
     let f = fixture("bruteforce-two-windows.jsonl");
     let out = run(
         &["replay", "--record", f.to_str().expect("utf8")],

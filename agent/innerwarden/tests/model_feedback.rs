@@ -231,7 +231,10 @@ fn operator_verdicts_move_the_same_pattern_across_the_act_threshold() {
         detectors(&sink, last.incident_id),
         detectors(&sink, high.incident_id)
     );
-    assert!(again.iter().all(|d| d.confidence < 0.85), "{again:?}");
+    // The first decision is on the pattern the verdict was about; a later one may add a
+    // finding the operator never judged (and is then free to act).
+    let first_again = again.first().expect("a first decision");
+    assert!(first_again.confidence < 0.85, "{again:?}");
     let max_features = |d: &Decision| d.features.clone();
     if let Some(same) = again.iter().find(|d| max_features(d) == high.features) {
         assert!(same.confidence < 0.85);

@@ -283,8 +283,10 @@ impl Baseline {
             }
         }
         if !auth_checked && let Entity::Host { host } = &finding.entity {
+            auth_checked = true;
             r.login_source = self.is_new(Kind::LoginSource, &format!("*<{host}"), now);
         }
+        r.known_login_source = auth_checked && !r.login_source;
         r
     }
 }
@@ -400,8 +402,10 @@ mod tests {
             author: None,
             stage: None,
         };
-        assert!(!b.rarity(&finding("198.51.100.7"), t(10)).login_source);
-        assert!(b.rarity(&finding("203.0.113.9"), t(10)).login_source);
+        let known = b.rarity(&finding("198.51.100.7"), t(10));
+        assert!(!known.login_source && known.known_login_source);
+        let stranger = b.rarity(&finding("203.0.113.9"), t(10));
+        assert!(stranger.login_source && !stranger.known_login_source);
         assert_eq!(Kind::parse("login_source"), Some(Kind::LoginSource));
         assert_eq!(Kind::parse("bogus"), None);
     }

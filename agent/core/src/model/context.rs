@@ -81,6 +81,9 @@ pub struct Rarity {
     pub destination: bool,
     pub listen_port: bool,
     pub login_source: bool,
+    /// The opposite, where a login source was checked: this source has logged in here before
+    /// (an admin who mistypes from their usual address, not a stranger).
+    pub known_login_source: bool,
 }
 
 /// The entity's local history in the store.

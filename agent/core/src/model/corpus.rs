@@ -4,8 +4,12 @@
 //!
 //! A file's label comes from a `# label: malicious|benign` header. Detector fixtures without
 //! one are labelled by name: `positive-*` files are attacks written to trigger their detector
-//! (malicious); `negative-*` files without a header contribute nothing. `# learning: true`
-//! replays the file as if the host's baseline were still learning.
+//! (malicious); `negative-*` files without a header contribute nothing. A positive fixture
+//! whose incident holds only low-severity findings is left out too: a low-severity rule is a
+//! signal that fires on routine administration as often as on attacks, so its fixture proves
+//! the rule fires, not that the activity was an attack (the scenario corpus carries labelled
+//! stories of such findings both ways). `# learning: true` replays the file as if the host's
+//! baseline were still learning.
 
 use std::collections::BTreeMap;
 
@@ -150,6 +154,9 @@ pub fn samples_from_text(
                     c.rarity.destination |= ctx.rarity.destination;
                     c.rarity.listen_port |= ctx.rarity.listen_port;
                     c.rarity.login_source |= ctx.rarity.login_source;
+                    c.rarity.known_login_source = (c.rarity.known_login_source
+                        || ctx.rarity.known_login_source)
+                        && !c.rarity.login_source;
                 }
                 None => {
                     order.push(key.clone());
@@ -193,7 +200,11 @@ pub fn samples_for_file(
         source,
     ) {
         (Some(l), _) => l,
-        (None, SampleSource::Fixture) if name.starts_with("positive") => Label::Malicious,
+        (None, SampleSource::Fixture) if name.starts_with("positive") => {
+            let mut s = samples_from_text(id, text, Label::Malicious, source)?;
+            s.retain(|s| s.features.get("severity").is_some_and(|v| *v > 0.0));
+            return Ok(s);
+        }
         (None, SampleSource::Fixture) => return Ok(Vec::new()),
         (None, _) => return Err(format!("{id}: corpus file has no `# label:` header")),
     };
@@ -235,6 +246,20 @@ mod tests {
             Label::Malicious
         );
         assert!(samples_for_file("c", "x.jsonl", body, SampleSource::Scenario).is_err());
+        // A positive fixture of a low-severity rule alone is not a label.
+        let low = r#"{"v":1,"ts":"2026-11-22T11:00:01.000Z","source":"ebpf","kind":"exec","pid":520,"ppid":1,"uid":0,"gid":0,"comm":"systemctl","filename":"/usr/bin/systemctl","argv":["systemctl","enable","--now","x.service"],"argv_truncated":false,"cgroup_id":0}"#;
+        assert!(
+            samples_for_file("p", "positive-low.jsonl", low, SampleSource::Fixture)
+                .expect("low")
+                .is_empty()
+        );
+        let labelled = format!("# label: benign\n{low}\n");
+        assert_eq!(
+            samples_for_file("c", "x.jsonl", &labelled, SampleSource::Scenario)
+                .expect("labelled")
+                .len(),
+            1
+        );
         let bad = format!("# label: maybe\n{body}");
         assert!(
             samples_for_file("c", "x.jsonl", &bad, SampleSource::Scenario)

@@ -13,6 +13,7 @@
 //! | `ancestry.web_server`, `.database`, `.interactive_tty`, `.system_unit`, `.container` | process ancestry flags |
 //! | `user.root`, `user.system`, `user.human` | user class one-hot (all 0: unknown) |
 //! | `new.parent_child`, `.binary`, `.destination`, `.listen_port`, `.login_source` | never seen in the host's baseline |
+//! | `known.login_source` | the login source of an authentication finding has logged in here before |
 //! | `baseline.learning` | the baseline is still learning (rarity flags are then 0) |
 //! | `history.incidents_log` | ln(1 + earlier incidents on the same entity) |
 //! | `history.benign_feedback`, `.malicious_feedback` | operator verdicts on the same entity, capped at 3 |
@@ -24,7 +25,7 @@ use crate::finding::Severity;
 use super::context::{Tactic, UserClass, tactics};
 
 /// Every feature, in model order.
-pub const FEATURE_NAMES: [&str; 35] = [
+pub const FEATURE_NAMES: [&str; 36] = [
     "prior_logit",
     "severity",
     "distinct_detectors",
@@ -60,6 +61,7 @@ pub const FEATURE_NAMES: [&str; 35] = [
     "history.benign_feedback",
     "history.malicious_feedback",
     "allowlist.near",
+    "known.login_source",
 ];
 
 /// Number of features.
@@ -130,6 +132,7 @@ pub fn extract(view: &IncidentView) -> [f64; N_FEATURES] {
     x[32] = f64::from(c.history.benign_feedback.min(3));
     x[33] = f64::from(c.history.malicious_feedback.min(3));
     x[34] = flag(c.allowlist_near);
+    x[35] = rare(r.known_login_source);
     x
 }
 

@@ -161,6 +161,8 @@ pub(super) fn incident_view(
             c.destination |= r.destination;
             c.listen_port |= r.listen_port;
             c.login_source |= r.login_source;
+            c.known_login_source =
+                (c.known_login_source || r.known_login_source) && !c.login_source;
         }
     }
     // Peers only matter for a process: a host incident's entity already is the address.
