@@ -43,6 +43,7 @@ else
     vm_rc=${PIPESTATUS[0]}
     vm_passed=$(grep -cE '^PASS [a-z0-9-]+$' "$vmlog" || true)
     vm_failed=$(grep -cE '^FAIL [a-z0-9-]+:' "$vmlog" || true)
+    vm_skipped=$(grep -cE '^SKIP [a-z0-9-]+:' "$vmlog" || true)
     # A harness that failed without naming a scenario (bad scenario.toml, no image) is a failure.
     [ "$vm_rc" -ne 0 ] && [ "$vm_failed" -eq 0 ] && vm_failed=1
   else
@@ -51,7 +52,20 @@ else
   fi
   [ "$vm_failed" -ne 0 ] && status=1
 fi
-rm -f "$vmlog"
+
+# A digest of what failed, right above the summary (CI shows the end of the output first).
+{
+  grep -aE '^test .* \.\.\. FAILED$|^error(\[|:)|^failures:$' "$log" | grep -v '^failures:$' | sort -u | head -40
+  grep -aE '^skipped: ' "$log" | sort | uniq -c | sed 's/^ *//'
+  grep -aE '^(FAIL|SKIP) [a-z0-9-]+:' "$vmlog" 2>/dev/null
+  [ $status -ne 0 ] && [ -z "$(grep -aE ' FAILED$' "$log")" ] && ! grep -qaE '^FAIL ' "$vmlog" 2>/dev/null &&
+    echo "(no test failed: formatting, lints or the build did; see above)"
+} | sed 's/^/  /' >"$log.digest"
+if [ -s "$log.digest" ]; then
+  echo "== failures and skips"
+  cat "$log.digest"
+fi
+rm -f "$vmlog" "$log.digest"
 
 passed=$(grep -oE 'test result: [A-Za-z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -oE '; [0-9]+ failed' "$log" | awk '{s+=$2} END {print s+0}')

@@ -137,7 +137,11 @@ run_step() {
   return 1
 }
 # The last lines a passing step printed, indented under it in the log.
-show_step_output() { tail -3 "$STATE/step.log" | sed 's/^/    | /'; }
+# Lines starting with `REPORT ` are shown whole (the qemu harness prints them again).
+show_step_output() {
+  grep -a '^REPORT ' "$STATE/step.log"
+  grep -av '^REPORT ' "$STATE/step.log" | tail -3 | sed 's/^/    | /'
+}
 
 LIB_CHECKS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/checks.sh"
 export LIB_CHECKS

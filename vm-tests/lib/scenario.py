@@ -13,7 +13,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-TOP = {"description", "timeout_secs", "attack_in", "attack_background", "config", "step"}
+TOP = {"description", "timeout_secs", "attack_in", "attack_background", "nixos_test", "config", "step"}
 STEP = {"note", "do", "sh", "in", "within_secs", "expect_fail"}
 DOS = {"attack", "wait_attack", "restart_agent", "stop_agent", "start_agent", "admin_session"}
 PLACES = {"target", "attacker", "admin"}
@@ -43,6 +43,8 @@ def load(d: Path) -> dict:
         raise Bad(f"{path}: attack_in must be one of {sorted(PLACES)}")
     if not isinstance(s.setdefault("attack_background", False), bool):
         raise Bad(f"{path}: attack_background must be true or false")
+    if not isinstance(s.setdefault("nixos_test", True), bool):
+        raise Bad(f"{path}: nixos_test must be true or false")
     if not isinstance(s.setdefault("config", {}), dict):
         raise Bad(f"{path}: [config] must be a table (the agent's config.toml)")
     if not (d / "attack.sh").is_file():

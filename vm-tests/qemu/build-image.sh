@@ -37,6 +37,10 @@ pkgs=(
   systemd systemd-sysv dbus udev kmod linux-image-amd64 initramfs-tools
   bash coreutils iproute2 nftables procps psmisc jq python3 curl
   openssh-server openssh-client sshpass netcat-openbsd
+  # The atomic scenario: the benign workload (sudo, cron, a compile) and the tools the offline
+  # Atomic Red Team tests call.
+  sudo cron gcc make libc6-dev openssl ed zip unzip lsof net-tools iputils-ping pciutils
+  file busybox libcap2-bin perl
 )
 work="$cache/build.$$"
 rm -rf "$work"

@@ -115,6 +115,9 @@ fn atomic_red_team_detection_per_area() {
             o.detectors.join(", ")
         );
     }
+    for o in rep.outcomes.iter().filter(|o| o.detectors.is_empty()) {
+        println!("  missed {} {} [{}]", o.technique, o.name, o.area);
+    }
     let mut below = Vec::new();
     for (area, min) in MIN_DETECTED {
         let got = rep.areas.get(*area).map_or(0, |r| r.detected);

@@ -181,10 +181,15 @@ fn try_change(ctx: &TracePointContext, a: Args) -> Result<(), Error> {
         Some(off) => unsafe { ctx.read_at(off) }.map_err(|_| Error::Read)?,
         None => core::ptr::null(),
     };
-    let mode: Option<u64> = match a.mode {
-        Some(off) => Some(unsafe { ctx.read_at(off) }.map_err(|_| Error::Read)?),
-        None => None,
-    };
+    // A plain value and a flag, not an `Option<u64>`: the 6.1 verifier refused the programs
+    // without a mode (rename, renameat, symlinkat) for reading the never-written payload slot
+    // of a `None` ("invalid read from stack R10 off=-40").
+    let mut mode: u64 = 0;
+    let mut has_mode = false;
+    if let Some(off) = a.mode {
+        mode = unsafe { ctx.read_at(off) }.map_err(|_| Error::Read)?;
+        has_mode = true;
+    }
     let scratch = CHANGE_SCRATCH.get_ptr_mut(0).ok_or(Error::Map)?;
     // SAFETY: per-CPU map value, valid for this program run.
     let scratch = unsafe { &mut *scratch };
@@ -195,7 +200,7 @@ fn try_change(ctx: &TracePointContext, a: Args) -> Result<(), Error> {
             hit = other;
         }
     }
-    let setid = mode.is_some_and(|m| m & SETID_BITS != 0);
+    let setid = has_mode && mode & SETID_BITS != 0;
     if hit == 0 && !setid {
         return Ok(());
     }
@@ -217,8 +222,8 @@ fn try_change(ctx: &TracePointContext, a: Args) -> Result<(), Error> {
             }
         }
     }
-    if let Some(m) = mode {
-        rec.mode = m as u32;
+    if has_mode {
+        rec.mode = mode as u32;
         rec.pflags |= CHANGE_HAS_MODE;
     }
     // A home-only match is filtered by the agent, unless the setid bit makes it news anyway.

@@ -25,15 +25,40 @@ pub struct HostContext {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "guard", rename_all = "snake_case")]
 pub enum GuardHit {
-    AllowlistedSource { cidr: String },
-    ManagementNetwork { cidr: String },
-    AdminSession { addr: IpAddr },
-    AllowlistedUser { user: String },
-    AllowlistedUnit { unit: String },
-    AllowlistedExecutable { exe: String },
-    ProtectedProcess { pid: u32, why: String },
-    ProtectedUnit { unit: String },
+    AllowlistedSource {
+        cidr: String,
+    },
+    ManagementNetwork {
+        cidr: String,
+    },
+    AdminSession {
+        addr: IpAddr,
+    },
+    AllowlistedUser {
+        user: String,
+    },
+    AllowlistedUnit {
+        unit: String,
+    },
+    AllowlistedExecutable {
+        exe: String,
+    },
+    ProtectedProcess {
+        pid: u32,
+        why: String,
+    },
+    ProtectedUnit {
+        unit: String,
+    },
+    /// The incident is the agent being stopped through the service manager. The stop goes
+    /// through systemd and completes whatever happens to the client, so killing `systemctl`
+    /// or cutting the unit it ran in cannot keep the agent up: it would only hit whoever
+    /// stopped it (an admin's session, a deployment job). Recorded and escalated instead.
+    AgentStopRequest,
 }
+
+/// Detectors whose findings mean "the service manager was asked to stop the agent".
+pub const AGENT_STOP_DETECTORS: &[&str] = &["agent_service_stopped"];
 
 /// The first guard that forbids `action`, if any.
 pub fn check(
@@ -43,6 +68,14 @@ pub fn check(
     ctx: &HostContext,
 ) -> Option<GuardHit> {
     let allow = &cfg.allow;
+    if !incident.findings.is_empty()
+        && incident
+            .findings
+            .iter()
+            .all(|f| AGENT_STOP_DETECTORS.contains(&f.detector.as_str()))
+    {
+        return Some(GuardHit::AgentStopRequest);
+    }
     if let Some(user) = &incident.user
         && allow.users.contains(user)
     {

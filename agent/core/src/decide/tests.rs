@@ -355,3 +355,52 @@ fn connect_peers_reads_tcp_connect_evidence_only() {
         ]
     );
 }
+
+#[test]
+fn an_agent_stop_through_the_service_manager_is_escalated_not_acted_on() {
+    let stop = |detectors: &[&str]| IncidentView {
+        id: 7,
+        entity: Entity::Process {
+            pid: 4242,
+            start_ns: 1,
+            exe: "/usr/bin/systemctl".into(),
+        },
+        findings: detectors
+            .iter()
+            .map(|d| FindingView {
+                detector: (*d).into(),
+                technique: "T1562.001".into(),
+                severity: Severity::Critical,
+            })
+            .collect(),
+        unit: Some("deploy.service".into()),
+        user: None,
+        context: Default::default(),
+        peers: Vec::new(),
+    };
+    let cfg = enforcing();
+    let ctx = HostContext::default();
+    let d = run(
+        &stop(&["agent_service_stopped"]),
+        &cfg,
+        &ctx,
+        &mut Budget::default(),
+    );
+    assert_eq!(d.tier, Tier::Act);
+    assert!(d.actions.is_empty(), "{:?}", d.actions);
+    assert!(
+        d.suppressed
+            .iter()
+            .all(|(_, hit)| *hit == GuardHit::AgentStopRequest)
+            && !d.suppressed.is_empty()
+    );
+    assert!(d.escalate);
+    // Anything else in the same incident is acted on as usual.
+    let d = run(
+        &stop(&["agent_service_stopped", "exec_from_tmp"]),
+        &cfg,
+        &ctx,
+        &mut Budget::default(),
+    );
+    assert!(matches!(d.actions[0].action, Action::Kill { .. }));
+}
