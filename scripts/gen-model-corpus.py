@@ -358,7 +358,7 @@ def main():
         write(f"benign-dpkg-postinst-{i:02d}.jsonl", "benign",
               "dpkg runs a maintainer script from its temporary directory.", pkg_postinst(i),
               learning=(i % 3 == 2))
-    for i in range(24):
+    for i in range(36):
         write(f"benign-admin-task-{i:02d}.jsonl", "benign",
               "A known admin runs a routine task a low-severity rule watches.",
               admin_task(i, seen_before=(i % 4 != 3)), learning=(i % 4 == 3))

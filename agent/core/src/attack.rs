@@ -307,6 +307,8 @@ pub static TECHNIQUES: &[Technique] = &[
     t("T1552.003", "Bash History", &[CredentialAccess]),
     t("T1552.004", "Private Keys", &[CredentialAccess]),
     t("T1552.007", "Container API", &[CredentialAccess]),
+    t("T1553", "Subvert Trust Controls", &[DefenseEvasion]),
+    t("T1553.004", "Install Root Certificate", &[DefenseEvasion]),
     t("T1554", "Compromise Host Software Binary", &[Persistence]),
     t(
         "T1556",

@@ -22,8 +22,24 @@ STATE = os.environ.get("STATE", "/tmp")
 ART = os.environ.get("INNERWARDEN_ART_JSON", "/job/data/art_linux_tests_dev.json")
 TEST_SECS = 20  # a test (or its prerequisite step, or cleanup) is killed past this
 WINDOW_SECS = 60  # an incident counts when its finding is at most this long after the start
-GRACE_SECS = 3  # journald lines can land after the test's process has exited
-GAP_SECS = 1.5  # quiet time between tests, so findings attribute to one test
+GRACE_SECS = 2  # journald lines can land after the test's process has exited
+GAP_SECS = 2  # quiet time between tests, so findings attribute to one test
+# Times are kept on the agent's clock for kernel events: CLOCK_BOOTTIME plus the wall-clock
+# offset at the start. A test that sets the system clock (T1070.006 sets 1971 and back, losing
+# the seconds) would otherwise shift every later window; the runner also puts the clock back.
+OFFSET = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
+def now():
+    return time.clock_gettime(time.CLOCK_BOOTTIME) + OFFSET
+
+
+def restore_clock():
+    """Undo a test's clock change (no exec: nothing for the agent to report)."""
+    if abs(time.time() - now()) > 0.5:
+        time.clock_settime(time.CLOCK_REALTIME, now())
+        return True
+    return False
 # Detection rate below which the scenario fails: the rate measured when this was written
 # (see README.md), less a margin for run-to-run noise. The issue's target is 0.80.
 FLOOR = 0.50
@@ -148,12 +164,14 @@ def run():
             rec.update(status="prereq_unmet")
         else:
             time.sleep(GAP_SECS)
-            rec["start"] = time.time()
+            rec["start"] = now()
             rc = sh(shell_of(t["executor"]), substitute(t, t["command"]), user, log)
-            rec["end"] = time.time()
+            rec["end"] = now()
             rec.update(status="timeout" if rc is None else "ran", rc=rc)
             if (t.get("cleanup") or "").strip():
                 sh(shell_of(t["executor"]), substitute(t, t["cleanup"]), user, log)
+        if restore_clock():
+            rec["clock_restored"] = True
         if not agent_running():
             rec["agent_restarted"] = True
             subprocess.run(["systemctl", "start", "innerwarden"])
@@ -165,9 +183,9 @@ def run():
 
 def benign():
     """Package install and removal, a compile, admin SSH logins with sudo, a cron run."""
-    start = time.time()
+    start = now()
     steps = [
-        ["apt-get", "install", "-y", "--no-download", "/root/iw-pkg/hello-iw_1.0_all.deb"],
+        ["sh", "-c", "cd /root/iw-pkg && apt-get install -y ./hello-iw_1.0_all.deb"],
         ["hello-iw"],
         ["apt-get", "remove", "-y", "hello-iw"],
         ["runuser", "-u", "atomic", "--", "make", "-C", "/home/atomic/src/hello"],
@@ -190,9 +208,9 @@ def benign():
         except (OSError, subprocess.TimeoutExpired) as e:
             failed.append(f"{' '.join(argv[:4])}: {e}")
     # cron: the every-minute job must have run inside the window.
-    deadline = time.time() + 75
+    deadline = now() + 75
     cron_ran = False
-    while time.time() < deadline and not cron_ran:
+    while now() < deadline and not cron_ran:
         try:
             cron_ran = float(open("/run/iw-backup.stamp").read()) >= start
         except (OSError, ValueError):
@@ -200,7 +218,7 @@ def benign():
         time.sleep(1)
     if not cron_ran:
         failed.append("the cron job did not run within 75 s")
-    end = time.time()
+    end = now()
     json.dump({"start": start, "end": end + GRACE_SECS, "failed": failed}, open(os.path.join(STATE, "benign.json"), "w"))
     for f in failed:
         print("benign step failed:", f)
@@ -209,7 +227,7 @@ def benign():
 
 
 def findings(since):
-    """[(ts epoch, detector, incident id)] of incidents active since `since`."""
+    """[(ts epoch, detector, incident id, summary)] of incidents active since `since`."""
     out = subprocess.run(["innerwarden", "incidents", "--json", "--limit", "100000"],
                          capture_output=True, text=True, check=True).stdout
     res = []
@@ -220,7 +238,8 @@ def findings(since):
         detail = json.loads(subprocess.run(["innerwarden", "incidents", "--json", str(inc["id"])],
                                            capture_output=True, text=True, check=True).stdout)
         for f in detail["findings"]:
-            res.append((parse_ts(f["finding"]["ts"]), f["finding"]["detector"], inc["id"]))
+            fd = f["finding"]
+            res.append((parse_ts(fd["ts"]), fd["detector"], inc["id"], fd.get("summary", "")))
     return res
 
 
@@ -233,9 +252,9 @@ def parse_ts(s):
 def benign_check():
     b = json.load(open(os.path.join(STATE, "benign.json")))
     hits = [f for f in findings(b["start"]) if b["start"] <= f[0] <= b["end"]]
-    for ts, det, inc in hits:
-        print(f"benign workload raised incident {inc}: {det} at {ts:.1f}")
-    print(f"benign workload ({b['end'] - b['start']:.0f} s): {len(hits)} findings")
+    print(f"REPORT benign workload ({b['end'] - b['start']:.0f} s): {len(hits)} findings")
+    for ts, det, inc, summary in hits:
+        print(f"REPORT   incident {inc}: {det} at +{ts - b['start']:.1f} s: {summary[:160]}")
     if b["failed"]:
         print("but the workload itself failed:", "; ".join(b["failed"]))
         return 1
@@ -245,12 +264,13 @@ def benign_check():
 def report():
     recs = [json.loads(l) for l in open(os.path.join(STATE, "tests.jsonl"))]
     ran = [r for r in recs if "start" in r]
-    fs = findings(min((r["start"] for r in ran), default=time.time()))
+    fs = findings(min((r["start"] for r in ran), default=now()))
     rows = defaultdict(lambda: [0, 0, Counter()])
     missed = []
-    for r in ran:
-        hi = min(r["end"] + GRACE_SECS, r["start"] + WINDOW_SECS)
-        dets = sorted({d for ts, d, _ in fs if r["start"] <= ts <= hi})
+    starts = [r["start"] for r in ran][1:] + [float("inf")]
+    for r, next_start in zip(ran, starts):
+        hi = min(r["end"] + GRACE_SECS, r["start"] + WINDOW_SECS, next_start)
+        dets = sorted({d for ts, d, _, _ in fs if r["start"] <= ts <= hi})
         row = rows[r["technique"]]
         row[0] += 1
         row[1] += bool(dets)
