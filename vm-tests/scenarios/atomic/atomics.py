@@ -41,8 +41,9 @@ def restore_clock():
         return True
     return False
 # Detection rate below which the scenario fails: the rate measured when this was written
-# (see README.md), less a margin for run-to-run noise. The target is 0.80.
-FLOOR = 0.50
+# (74/117 = 63% before root_ca_installed and the journal_vacuumed fix; see README.md), less a
+# margin for run-to-run noise. The target is 0.80, not reached.
+FLOOR = 0.60
 EXCLUDE_FLAGS = {
     "prereq_downloads": "needs a download (the guest is offline)",
     "needs_network": "needs the internet",
@@ -258,6 +259,8 @@ def benign_check():
     if b["failed"]:
         print("but the workload itself failed:", "; ".join(b["failed"]))
         return 1
+    if hits:  # one last line with all of them: the runner's failure message shows the last two
+        print("benign findings: " + "; ".join(f"{det}: {summary[:80]}" for _, det, _, summary in hits))
     return 1 if hits else 0
 
 
