@@ -196,10 +196,9 @@ def benign():
     admin = ("echo ops-admin-pass | sudo -S -p '' systemctl status cron --no-pager >/dev/null; "
              "uptime; df -h /; echo ops-admin-pass | sudo -S -p '' journalctl -n 5 --no-pager >/dev/null")
     for _ in range(2):
-        steps.append(["ip", "netns", "exec", "admin", "sshpass", "-p", "ops-admin-pass", "ssh",
+        steps.append(["ip", "netns", "exec", "admin", "ssh", "-i", "/root/iw-admin-key",
                       "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                      "-o", "PubkeyAuthentication=no", "-o", "LogLevel=ERROR",
-                      "ops@10.98.0.1", admin])
+                      "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "ops@10.98.0.1", admin])
     failed = []
     for argv in steps:
         try:
