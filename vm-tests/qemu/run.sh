@@ -42,25 +42,20 @@ fi
 # The atomic scenario needs the Atomic Red Team extract from ../shared: without it, it is
 # skipped (a `SKIP NAME: why` line, counted as skipped), never passed.
 art="${INNERWARDEN_ART_JSON:-$repo/../shared/research/data/dev/atomic-red-team/art_linux_tests_dev.json}"
+# It runs last: its tests stop services and change system files, and nothing after it should
+# run on a machine it changed.
 kept=()
+last=()
 for n in "${names[@]}"; do
-  if [[ $n == atomic && ! -f "$art" ]]; then
-    echo "SKIP atomic: no Atomic Red Team data at $art"
-  else
+  if [[ $n != atomic ]]; then
     kept+=("$n")
+  elif [[ -f "$art" ]]; then
+    last=(atomic)
+  else
+    echo "SKIP atomic: no Atomic Red Team data at $art"
   fi
 done
-names=("${kept[@]}")
-# The atomic scenario runs last: its tests stop services and change system files, and nothing
-# after it should run on a machine it changed.
-for i in "${!names[@]}"; do
-  if [[ ${names[$i]} == atomic ]]; then
-    unset 'names[i]'
-    names+=(atomic)
-    names=("${names[@]}")
-    break
-  fi
-done
+names=("${kept[@]}" "${last[@]}")
 [[ ${#names[@]} -gt 0 ]] || { echo "vm: 0 passed, 0 failed (nothing to run)"; exit 0; }
 total_timeout=0
 for n in "${names[@]}"; do

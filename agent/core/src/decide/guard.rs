@@ -68,12 +68,7 @@ pub fn check(
     ctx: &HostContext,
 ) -> Option<GuardHit> {
     let allow = &cfg.allow;
-    if !incident.findings.is_empty()
-        && incident
-            .findings
-            .iter()
-            .all(|f| AGENT_STOP_DETECTORS.contains(&f.detector.as_str()))
-    {
+    if incident.only_from(AGENT_STOP_DETECTORS) {
         return Some(GuardHit::AgentStopRequest);
     }
     if let Some(user) = &incident.user

@@ -160,12 +160,7 @@ pub const THIRD_PARTY_DETECTORS: &[&str] = &["sigma"];
 /// only once one of our own detectors or correlation rules agrees).
 pub fn incident_tier(confidence: f64, incident: &IncidentView, cfg: &ResponseConfig) -> Tier {
     let t = tier(confidence, cfg);
-    let third_party_only = !incident.findings.is_empty()
-        && incident
-            .findings
-            .iter()
-            .all(|f| THIRD_PARTY_DETECTORS.contains(&f.detector.as_str()));
-    if t == Tier::Act && third_party_only {
+    if t == Tier::Act && incident.only_from(THIRD_PARTY_DETECTORS) {
         Tier::Soft
     } else {
         t

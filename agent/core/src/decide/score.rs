@@ -40,6 +40,17 @@ pub struct IncidentView {
     pub peers: Vec<IpAddr>,
 }
 
+impl IncidentView {
+    /// The incident has findings and every one comes from a detector in `detectors`.
+    pub fn only_from(&self, detectors: &[&str]) -> bool {
+        !self.findings.is_empty()
+            && self
+                .findings
+                .iter()
+                .all(|f| detectors.contains(&f.detector.as_str()))
+    }
+}
+
 /// One named feature value of a scored incident (kept with the decision, so operator
 /// feedback can retrain on exactly what the model saw).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

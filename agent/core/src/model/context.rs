@@ -86,6 +86,20 @@ pub struct Rarity {
     pub known_login_source: bool,
 }
 
+impl Rarity {
+    /// Fold another finding's rarity into an incident's: a fact is new if any finding says so,
+    /// and a login source is known only while none of them found it new.
+    pub fn merge(&mut self, other: &Rarity) {
+        self.parent_child |= other.parent_child;
+        self.binary |= other.binary;
+        self.destination |= other.destination;
+        self.listen_port |= other.listen_port;
+        self.login_source |= other.login_source;
+        self.known_login_source =
+            (self.known_login_source || other.known_login_source) && !self.login_source;
+    }
+}
+
 /// The entity's local history in the store.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

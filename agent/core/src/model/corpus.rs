@@ -149,14 +149,7 @@ pub fn samples_from_text(
                     // Rarity and ancestry accumulate over the incident's findings.
                     let c = &mut b.view.context;
                     c.max_stage = ctx.max_stage;
-                    c.rarity.parent_child |= ctx.rarity.parent_child;
-                    c.rarity.binary |= ctx.rarity.binary;
-                    c.rarity.destination |= ctx.rarity.destination;
-                    c.rarity.listen_port |= ctx.rarity.listen_port;
-                    c.rarity.login_source |= ctx.rarity.login_source;
-                    c.rarity.known_login_source = (c.rarity.known_login_source
-                        || ctx.rarity.known_login_source)
-                        && !c.rarity.login_source;
+                    c.rarity.merge(&ctx.rarity);
                 }
                 None => {
                     order.push(key.clone());

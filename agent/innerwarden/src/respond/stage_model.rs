@@ -154,15 +154,7 @@ pub(super) fn incident_view(
         context_for(finding, max_stage, procs, &model.baseline, allow, history);
     if !context.learning {
         for f in &stored {
-            let r = model.baseline.rarity(f, finding.ts);
-            let c = &mut context.rarity;
-            c.parent_child |= r.parent_child;
-            c.binary |= r.binary;
-            c.destination |= r.destination;
-            c.listen_port |= r.listen_port;
-            c.login_source |= r.login_source;
-            c.known_login_source =
-                (c.known_login_source || r.known_login_source) && !c.login_source;
+            context.rarity.merge(&model.baseline.rarity(f, finding.ts));
         }
     }
     // Peers only matter for a process: a host incident's entity already is the address.
