@@ -172,6 +172,12 @@ def login_shell(t0, i, user, uid, src):
     return ev, sshd + 1
 
 
+def sudo_shell(t0, shell):
+    """`sudo -i` from the admin's login shell: root's shell (pid shell + 2) under theirs."""
+    return [exec_ev(ts(t0, 3), shell + 1, shell, 0, "/usr/bin/sudo", ["sudo", "-i"]),
+            exec_ev(ts(t0, 4), shell + 2, shell + 1, 0, "/usr/bin/bash", ["-bash"])]
+
+
 # Routine administration that low- and medium-severity rules see: each is what an admin does
 # on a real host for a real reason (the rule fires, the activity is benign).
 ADMIN_TASKS = [
@@ -205,9 +211,7 @@ def admin_task(i, seen_before):
         pid = shell + 3
         path = "/usr/bin/" + argv[0] if argv[0] != "sh" else "/usr/bin/sh"
         if uid == 0:
-            # sudo -i: root's shell under the admin's, as admins work
-            ev.append(exec_ev(ts(t0 + t, 3), shell + 1, shell, 0, "/usr/bin/sudo", ["sudo", "-i"]))
-            ev.append(exec_ev(ts(t0 + t, 4), shell + 2, shell + 1, 0, "/usr/bin/bash", ["-bash"]))
+            ev += sudo_shell(t0 + t, shell)
             ev.append(exec_ev(ts(t0 + t, 5), pid, shell + 2, 0, path, argv))
         else:
             ev.append(exec_ev(ts(t0 + t, 5), pid, shell, 1000 + i % 3, path, argv))
@@ -231,8 +235,7 @@ def admin_scan(i, seen_before):
     for n, t in enumerate(runs):
         part, shell = login_shell(i * 1200 + t, 60 + i * 2 + n, user, 1000 + i % 2, f"198.51.100.{40 + i % 2}")
         ev += part
-        ev.append(exec_ev(ts(i * 1200 + t, 3), shell + 1, shell, 0, "/usr/bin/sudo", ["sudo", "-i"]))
-        ev.append(exec_ev(ts(i * 1200 + t, 4), shell + 2, shell + 1, 0, "/usr/bin/bash", ["-bash"]))
+        ev += sudo_shell(i * 1200 + t, shell)
         ev.append(exec_ev(ts(i * 1200 + t, 5), shell + 3, shell + 2, 0, "/usr/bin/nmap",
                           ["nmap", "-sn", f"192.168.{i}.0/24"]))
     return ev
