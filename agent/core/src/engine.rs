@@ -2,6 +2,7 @@
 //! table current, run every enabled detector, then the correlator over the event and the
 //! detectors' new findings, and return what they all found.
 
+use crate::sigma::LogWant;
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
@@ -21,6 +22,9 @@ pub struct Engine {
     /// rule's finding stage may name.
     known_ids: HashSet<String>,
     correlator: Correlator,
+    /// The log lines some detector reads (Sigma keyword rules); the journal sensor hands
+    /// these over as `log_line` events.
+    log_want: LogWant,
 }
 
 /// The embedded rules, compiled once per process.
@@ -76,6 +80,7 @@ impl Engine {
             rule_ids,
             known_ids,
             correlator: Correlator::disabled(),
+            log_want: LogWant::default(),
         };
         // The shipped correlation rules are compiled against the shipped detectors and rules by
         // `correlate::tests::shipped_rules_compile` and `tests/correlation_fixtures.rs`: a
@@ -127,6 +132,16 @@ impl Engine {
     /// Add a detector built at the edge (one that needs files, such as Sigma rules).
     pub fn add_detector(&mut self, d: Box<dyn Detector>) {
         self.detectors.push(d);
+    }
+
+    /// Ask the sensors for log lines (the detector just added reads them).
+    pub fn want_log_lines(&mut self, want: &LogWant) {
+        self.log_want.extend(want);
+    }
+
+    /// The log lines the detectors read (empty: none).
+    pub fn log_want(&self) -> &LogWant {
+        &self.log_want
     }
 
     /// Seed the process table (from the edge's /proc scan at start).

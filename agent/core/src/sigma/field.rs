@@ -7,6 +7,7 @@
 //! | `process_creation` | `exec` | Image, CommandLine, ParentImage, ParentCommandLine, User, ProcessId, ParentProcessId |
 //! | `file_event` | `file_write` | TargetFilename, Image, User, ProcessId |
 //! | `network_connection` | `tcp_connect` (Initiated true), `tcp_accept` (false) | Image, User, ProcessId, DestinationIp, DestinationPort, SourceIp, SourcePort, Initiated, Protocol |
+//! | log lines (`product: linux` with a `service` or no category) | `log_line` | keywords (the message text); USER (the `USER=` of a sudo line) |
 //!
 //! Parent fields come from the process table (the parent's exe and argv as exec'd); User is the
 //! name of the uid in the user table the edge supplies (absent when unknown). Network fields
@@ -27,6 +28,8 @@ pub enum Category {
     ProcessCreation,
     FileEvent,
     NetworkConnection,
+    /// Log lines: keyword rules of `product: linux` without a category, or with a `service`.
+    LogLine,
 }
 
 impl Category {
@@ -44,6 +47,7 @@ impl Category {
             Category::ProcessCreation => "process_creation",
             Category::FileEvent => "file_event",
             Category::NetworkConnection => "network_connection",
+            Category::LogLine => "log_line",
         }
     }
 
@@ -53,6 +57,7 @@ impl Category {
             EventKind::Exec(_) => Some(Category::ProcessCreation),
             EventKind::FileWrite(_) => Some(Category::FileEvent),
             EventKind::TcpConnect(_) | EventKind::TcpAccept(_) => Some(Category::NetworkConnection),
+            EventKind::LogLine(_) => Some(Category::LogLine),
             _ => None,
         }
     }
@@ -75,10 +80,14 @@ pub enum Field {
     SourcePort,
     Initiated,
     Protocol,
+    /// A log line's text: what keywords search. Never resolved from a field name.
+    Message,
+    /// `USER=` of a sudo log line (`alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/id`).
+    SudoUser,
 }
 
 /// Number of [`Field`] variants.
-pub const FIELD_COUNT: usize = 14;
+pub const FIELD_COUNT: usize = 16;
 
 impl Field {
     /// Resolve a Sigma field name for a category; None = unmapped.
@@ -100,10 +109,11 @@ impl Field {
             "SourcePort" => SourcePort,
             "Initiated" => Initiated,
             "Protocol" => Protocol,
+            "USER" => SudoUser,
             _ => return None,
         };
         let ok = match f {
-            Image | User | ProcessId => true,
+            Image | User | ProcessId => cat != LogLine,
             CommandLine | ParentImage | ParentCommandLine | ParentProcessId => {
                 cat == ProcessCreation
             }
@@ -111,6 +121,8 @@ impl Field {
             DestinationIp | DestinationPort | SourceIp | SourcePort | Initiated | Protocol => {
                 cat == NetworkConnection
             }
+            Message => false,
+            SudoUser => cat == LogLine,
         };
         ok.then_some(f)
     }
@@ -132,6 +144,8 @@ impl Field {
             Field::SourcePort => "SourcePort",
             Field::Initiated => "Initiated",
             Field::Protocol => "Protocol",
+            Field::Message => "(keywords)",
+            Field::SudoUser => "USER",
         }
     }
 }
@@ -207,6 +221,8 @@ impl<'a> Fields<'a> {
                 let p = self.procs.get(e.ppid)?;
                 (!p.argv.is_empty()).then(|| p.argv.join(" "))
             }
+            (EventKind::LogLine(l), Field::Message) => Some(l.message.clone()),
+            (EventKind::LogLine(l), Field::SudoUser) => sudo_user(&l.message).map(str::to_owned),
             (EventKind::FileWrite(w), Field::TargetFilename) => Some(w.path.clone()),
             (EventKind::FileWrite(w), Field::User) => self.user_of(Some(w.uid)),
             (EventKind::TcpConnect(c) | EventKind::TcpAccept(c), f) => match f {
@@ -231,6 +247,17 @@ impl<'a> Fields<'a> {
             _ => None,
         }
     }
+}
+
+/// The `USER=` value of a sudo log line: between `USER=` (at the start or after `; `) and the
+/// next ` ;` or the end.
+fn sudo_user(message: &str) -> Option<&str> {
+    let start = if let Some(rest) = message.strip_prefix("USER=") {
+        rest
+    } else {
+        &message[message.find("; USER=")? + "; USER=".len()..]
+    };
+    Some(start.split(" ;").next().unwrap_or(start).trim_end())
 }
 
 /// An argv the kernel capture may have cut: as many arguments as it keeps, an argument at the

@@ -1,8 +1,9 @@
 //! Native Sigma: rule files for Linux (`process_creation`, `file_event`,
-//! `network_connection`) compiled against our events and process table.
+//! `network_connection`, and keyword rules over log lines) compiled against our events and
+//! process table.
 //!
 //! A rule either loads with its exact semantics or is rejected with a reason (unsupported
-//! logsource, keyword search, unmapped field, unsupported modifier, aggregation, ...): nothing
+//! logsource, keyword search outside a log, unmapped field, unsupported modifier, aggregation, ...): nothing
 //! is approximated in a way that could widen a match.
 //!
 //! # Layout
@@ -10,6 +11,7 @@
 //! - [`value`]: modifiers and value patterns (wildcards, contains/startswith/endswith, re,
 //!   cidr, windash, base64, base64offset, exists, cased).
 //! - [`field`]: log source categories and the field map onto events + process table.
+//! - [`logscope`]: which log lines a keyword rule reads (its `service`), and their union.
 //! - [`tri`]: Kleene truth for values the sensor may have cut short (never widen a match).
 //! - [`rule`]: one YAML file → [`SigmaRule`] or [`Reject`].
 //! - [`detector`]: [`SigmaDetector`], the [`crate::detect::Detector`] running a [`RuleSet`].
@@ -23,6 +25,7 @@ pub mod condition;
 pub mod detector;
 pub mod encode;
 pub mod field;
+pub mod logscope;
 pub mod rule;
 pub mod tri;
 pub mod users;
@@ -32,6 +35,7 @@ use std::collections::BTreeMap;
 
 pub use detector::SigmaDetector;
 pub use field::Category;
+pub use logscope::{LogScope, LogWant};
 pub use rule::{Reject, SigmaRule};
 pub use users::users_from_passwd;
 

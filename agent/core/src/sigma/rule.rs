@@ -5,6 +5,7 @@ use serde_norway::Value;
 
 use super::condition::{self, CondError, Expr};
 use super::field::{Category, Field, Fields};
+use super::logscope::LogScope;
 use super::tri::Tri;
 use super::value::{self, Modifiers, Pattern, Scalar, ValueError};
 use crate::finding::Severity;
@@ -20,7 +21,7 @@ pub enum Reject {
     Invalid(String),
     #[error("unsupported logsource: {0}")]
     Logsource(String),
-    #[error("keyword search needs raw log lines, which events do not carry (selection `{0}`)")]
+    #[error("keyword search reads log lines; this rule's logsource is not a log (selection `{0}`)")]
     Keyword(String),
     #[error("unmapped field `{field}` for {category}")]
     UnmappedField {
@@ -94,6 +95,8 @@ pub struct SigmaRule {
     /// First ATT&CK technique tag (`attack.t1059.004` → `T1059.004`), if any.
     pub technique: Option<String>,
     pub category: Category,
+    /// For a log-line rule, the lines it reads.
+    pub scope: Option<LogScope>,
     selections: Vec<Selection>,
     names: Vec<String>,
     cond: Expr,
@@ -143,7 +146,7 @@ fn technique(tags: Option<&Value>) -> Option<String> {
     })
 }
 
-fn category(ls: &Value) -> Result<Category, Reject> {
+fn category(ls: &Value) -> Result<(Category, Option<LogScope>), Reject> {
     let product = get(ls, "product").and_then(Value::as_str);
     if product != Some("linux") {
         return Err(Reject::Logsource(format!(
@@ -151,23 +154,92 @@ fn category(ls: &Value) -> Result<Category, Reject> {
             product.unwrap_or("(none)")
         )));
     }
-    if let Some(svc) = get(ls, "service").and_then(Value::as_str) {
-        return Err(Reject::Logsource(format!("service {svc}")));
-    }
+    let service = get(ls, "service").and_then(Value::as_str);
     let cat = get(ls, "category").and_then(Value::as_str);
-    match cat {
-        Some(c) => Category::parse(c).ok_or_else(|| Reject::Logsource(format!("category {c}"))),
-        None => Err(Reject::Logsource(
-            "linux without category (log lines; keyword rules need raw lines)".into(),
-        )),
+    match (cat, service) {
+        (Some(c), None) => Category::parse(c)
+            .map(|c| (c, None))
+            .ok_or_else(|| Reject::Logsource(format!("category {c}"))),
+        (Some(c), Some(s)) => Err(Reject::Logsource(format!("category {c} with service {s}"))),
+        (None, s) => {
+            let scope = LogScope::of_service(s).map_err(Reject::Logsource)?;
+            Ok((Category::LogLine, Some(scope)))
+        }
     }
+}
+
+/// A keyword list (or one keyword) of a log-line rule: any of them found in the message.
+fn keywords(name: &str, v: &Value, mods: &Modifiers) -> Result<FieldMatch, Reject> {
+    let values: Vec<Scalar> = match v {
+        Value::Sequence(s) if s.is_empty() => {
+            return Err(invalid(format!(
+                "selection `{name}` has an empty keyword list"
+            )));
+        }
+        Value::Sequence(s) => s
+            .iter()
+            .map(|x| scalar(x, name))
+            .collect::<Result<_, _>>()?,
+        other => vec![scalar(other, name)?],
+    };
+    let verr = |source| Reject::Value {
+        field: name.to_owned(),
+        source,
+    };
+    let mut patterns = Vec::new();
+    for s in &values {
+        if matches!(s, Scalar::Null) {
+            return Err(invalid(format!("selection `{name}` has a null keyword")));
+        }
+        let p = value::compile(s, mods).map_err(verr)?;
+        if mods.all && p.len() != 1 {
+            return Err(verr(ValueError::Misuse {
+                modifier: "all",
+                problem: "combined with an expanding modifier",
+            }));
+        }
+        patterns.extend(p);
+    }
+    Ok(FieldMatch {
+        field: Field::Message,
+        patterns,
+        all: mods.all,
+    })
+}
+
+/// Keyword modifiers (`'|all'`): the search is a substring search, so `contains` is implied;
+/// an anchor (startswith/endswith) has no meaning over a whole line and is refused.
+fn keyword_modifiers<'a>(
+    key: &str,
+    mods: impl Iterator<Item = &'a str>,
+) -> Result<Modifiers, Reject> {
+    let verr = |source| Reject::Value {
+        field: key.to_owned(),
+        source,
+    };
+    let mut m = Modifiers::parse(mods).map_err(verr)?;
+    if m.startswith || m.endswith || m.cidr || m.exists {
+        return Err(verr(ValueError::Misuse {
+            modifier: "startswith/endswith/cidr/exists",
+            problem: "applied to keywords",
+        }));
+    }
+    m.contains = !m.re;
+    Ok(m)
+}
+
+fn is_list_of_maps(v: &Value) -> bool {
+    matches!(v, Value::Sequence(items) if !items.is_empty() && items.iter().all(Value::is_mapping))
 }
 
 fn field_match(cat: Category, key: &str, v: &Value) -> Result<FieldMatch, Reject> {
     let mut parts = key.split('|');
     let name = parts.next().unwrap_or_default();
     if name.is_empty() {
-        return Err(Reject::Keyword(key.to_owned()));
+        if cat != Category::LogLine {
+            return Err(Reject::Keyword(key.to_owned()));
+        }
+        return keywords(key, v, &keyword_modifiers(key, parts)?);
     }
     let field = Field::resolve(cat, name).ok_or_else(|| Reject::UnmappedField {
         field: name.to_owned(),
@@ -208,6 +280,12 @@ fn field_match(cat: Category, key: &str, v: &Value) -> Result<FieldMatch, Reject
 }
 
 fn selection(cat: Category, name: &str, v: &Value) -> Result<Selection, Reject> {
+    if cat == Category::LogLine && !v.is_mapping() && !is_list_of_maps(v) {
+        let mods = keyword_modifiers(name, std::iter::empty())?;
+        return Ok(Selection {
+            alternatives: vec![vec![keywords(name, v, &mods)?]],
+        });
+    }
     let maps: Vec<&Value> = match v {
         Value::Mapping(_) => vec![v],
         Value::Sequence(items) if !items.is_empty() && items.iter().all(Value::is_mapping) => {
@@ -256,7 +334,7 @@ impl SigmaRule {
         let severity = level(lvl.as_deref())?;
         let technique = technique(get(&doc, "tags"));
         let ls = get(&doc, "logsource").ok_or_else(|| invalid("no logsource"))?;
-        let category = category(ls)?;
+        let (category, scope) = category(ls)?;
         let det = get(&doc, "detection")
             .and_then(Value::as_mapping)
             .ok_or_else(|| invalid("no detection map"))?;
@@ -307,6 +385,7 @@ impl SigmaRule {
             severity,
             technique,
             category,
+            scope,
             selections,
             names,
             cond,

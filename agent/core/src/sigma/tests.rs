@@ -405,3 +405,80 @@ fn a_parent_argv_at_the_capture_limit_counts_as_possibly_cut() {
     );
     assert!(d.matching(&ev, &procs).is_empty());
 }
+
+fn log_rule(service: Option<&str>, detection: &str) -> Result<SigmaRule, Reject> {
+    let svc = service.map_or(String::new(), |s| format!("  service: {s}\n"));
+    let text = format!(
+        "title: Log rule\nid: log-1\nauthor: Jane Doe\n\
+         logsource:\n  product: linux\n{svc}detection:\n{detection}\nlevel: medium\n"
+    );
+    SigmaRule::parse("log.yml", &text)
+}
+
+fn log_line(service: &str, facility: Option<u8>, message: &str) -> Event {
+    Event::new(
+        ts(),
+        Source::Journald,
+        EventKind::LogLine(crate::event::LogLine {
+            service: service.into(),
+            pid: None,
+            facility,
+            message: message.into(),
+        }),
+    )
+}
+
+#[test]
+fn keyword_rules_search_log_lines_of_their_service_only() {
+    let r = log_rule(
+        Some("sshd"),
+        "  keywords:\n    - 'Corrupted MAC*input'\n  condition: keywords",
+    )
+    .expect("loads");
+    assert!(fires(
+        &r,
+        &log_line("sshd", Some(4), "x: CORRUPTED MAC on input")
+    ));
+    assert!(!fires(&r, &log_line("sshd", Some(4), "MAC ok")));
+    // Same text, another program: out of the rule's scope.
+    assert!(!fires(
+        &r,
+        &log_line("nginx", None, "Corrupted MAC on input")
+    ));
+    // A log-line rule never matches a process event.
+    assert!(!fires(
+        &r,
+        &exec(20, 10, 0, "/bin/echo", &["echo", "Corrupted MAC on input"])
+    ));
+}
+
+#[test]
+fn log_sources_we_cannot_place_or_keyword_anchors_are_refused() {
+    let unknown = log_rule(
+        Some("auditd"),
+        "  keywords:\n    - x\n  condition: keywords",
+    );
+    assert_eq!(
+        unknown.expect_err("refused"),
+        Reject::Logsource("service auditd".into())
+    );
+    let anchored = log_rule(
+        None,
+        "  keywords:\n    '|startswith':\n      - x\n  condition: keywords",
+    );
+    assert!(
+        matches!(anchored, Err(Reject::Value { .. })),
+        "{anchored:?}"
+    );
+    let field = log_rule(None, "  sel:\n    Image: /bin/x\n  condition: sel");
+    assert!(
+        matches!(
+            field,
+            Err(Reject::UnmappedField {
+                category: "log_line",
+                ..
+            })
+        ),
+        "{field:?}"
+    );
+}

@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use innerwarden_core::event::{Event, EventKind, Exec, FileWrite, Source, TcpConn};
+use innerwarden_core::event::{Event, EventKind, Exec, FileWrite, LogLine, Source, TcpConn};
 use innerwarden_core::proctable::{ProcInfo, ProcessTable};
 use innerwarden_core::sigma::field::Field;
 use innerwarden_core::sigma::value::{GlobTok, Pattern};
-use innerwarden_core::sigma::{Category, SigmaRule};
+use innerwarden_core::sigma::{Category, LogScope, SigmaRule};
 
 /// How a generated text must satisfy one pattern.
 pub enum Need {
@@ -130,9 +130,10 @@ pub fn ts() -> DateTime<Utc> {
 
 /// An event (and process table and user table) carrying the wanted field values.
 pub fn synthesize(
-    cat: Category,
+    rule: &SigmaRule,
     w: &Wanted,
 ) -> Option<(Event, ProcessTable, HashMap<u32, String>)> {
+    let cat = rule.category;
     let mut vals: HashMap<Field, Option<String>> = HashMap::new();
     for (f, needs) in w {
         vals.insert(*f, build(needs).ok()?);
@@ -221,13 +222,32 @@ pub fn synthesize(
                 EventKind::TcpConnect(c)
             }
         }
+        Category::LogLine => {
+            let (service, facility) = match rule.scope? {
+                LogScope::Programs(p) => (p.first()?.to_string(), None),
+                LogScope::AuthFacility => ("sshd".to_owned(), Some(4)),
+                LogScope::OtherFacility | LogScope::Any => ("kernel".to_owned(), Some(0)),
+            };
+            let text = val(Field::Message).unwrap_or_default();
+            let message = match val(Field::SudoUser) {
+                Some(u) => format!("{text}alice : TTY=pts/0 ; PWD=/ ; USER={u} ; COMMAND=/bin/id"),
+                None => text,
+            };
+            EventKind::LogLine(LogLine {
+                service,
+                pid: None,
+                facility,
+                message,
+            })
+        }
     };
     let ev = Event::new(ts(), Source::Ebpf, kind);
     procs.apply_before_detect(&ev);
     Some((ev, procs, users))
 }
 
-/// Candidate selection sets: each selection alone, then every non-filter selection together.
+/// Candidate selection sets: each selection alone, then every non-filter selection together,
+/// then every selection (a rule may name a required selection `filter`: `tools and filter`).
 pub fn candidates(rule: &SigmaRule) -> Vec<Vec<usize>> {
     let names = rule.selection_names();
     let mut c: Vec<Vec<usize>> = (0..names.len()).map(|i| vec![i]).collect();
@@ -236,5 +256,6 @@ pub fn candidates(rule: &SigmaRule) -> Vec<Vec<usize>> {
             .filter(|i| !names[*i].starts_with("filter"))
             .collect(),
     );
+    c.push((0..names.len()).collect());
     c
 }

@@ -144,6 +144,7 @@ pub fn describe(k: &EventKind) -> String {
             format!("uid={} {} sig={} -> {}", g.uid, g.comm, g.sig, g.target_pid)
         }
         EventKind::ModuleLoad(m) => format!("{} loaded {}", m.comm, m.name),
+        EventKind::LogLine(l) => format!("{}: {}", l.service, l.message),
         EventKind::Loss(l) => format!("{:?} {} lost {}", l.point, l.stage, l.count),
     }
 }

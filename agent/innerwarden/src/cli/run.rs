@@ -36,6 +36,7 @@ use crate::sensor::inotify::{InotifyConfig, InotifySensor};
 use crate::sensor::journald::{JournaldConfig, JournaldSensor};
 use crate::service;
 use crate::status::{SensorState, Status};
+use innerwarden_core::sigma::LogWant;
 
 /// Members of this group may call the mutating D-Bus methods (as root may).
 pub const ADMIN_GROUP: &str = "innerwarden-admin";
@@ -80,6 +81,7 @@ async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
     tracing::info!(state_dir = %cfg.agent.state_dir.display(), audit_seq = start_seq, "agent starting");
 
     let mut engine = crate::correlation::engine(&cfg)?;
+    let log_lines = engine.log_want().clone();
     let seed = procfs::scan(Path::new("/proc"));
     tracing::info!(processes = seed.len(), detectors = ?engine.detector_ids(), rules = engine.rule_ids().len(), "process table seeded");
     engine.seed(seed);
@@ -95,7 +97,15 @@ async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
     let guard = start_guard(&cfg, &mut status);
     let positions: Arc<dyn PositionStore> = Arc::new(store.clone());
     let mut sensors = tokio::task::JoinSet::new();
-    start_auth_sources(&cfg, &tx, &positions, &stop_rx, &mut status, &mut sensors);
+    start_auth_sources(
+        &cfg,
+        &log_lines,
+        &tx,
+        &positions,
+        &stop_rx,
+        &mut status,
+        &mut sensors,
+    );
     // Hold one sender until shutdown: the pipeline must keep running (control commands,
     // TTL maintenance) even when every sensor is disabled or has ended.
     let keep_open = tx;
@@ -339,6 +349,7 @@ fn start_inotify(
 /// the same sshd line would be counted twice).
 fn start_auth_sources(
     cfg: &Config,
+    log_lines: &LogWant,
     tx: &CountedSender<Event>,
     positions: &Arc<dyn PositionStore>,
     stop: &watch::Receiver<bool>,
@@ -352,6 +363,7 @@ fn start_auth_sources(
         let jcfg = JournaldConfig {
             journalctl: j.journalctl.clone(),
             identifiers: j.identifiers.clone(),
+            log_lines: log_lines.clone(),
             ..JournaldConfig::default()
         };
         let sensor = JournaldSensor::new(jcfg, Arc::clone(positions), tx.clone());
@@ -359,6 +371,11 @@ fn start_auth_sources(
         set.spawn(async move { sensor.run(stop).await.map_err(anyhow::Error::from) });
         status.sensor("journald", SensorState::Running, None);
     } else if j.enabled {
+        if !log_lines.is_empty() {
+            tracing::warn!(
+                "Sigma keyword rules are loaded but this host has no journal: they read nothing"
+            );
+        }
         status.sensor(
             "journald",
             SensorState::Failed,

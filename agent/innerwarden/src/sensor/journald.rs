@@ -10,6 +10,10 @@
 //!   [`JournaldStats::restarts_total`]) from the last cursor.
 //! - Matches: one `SYSLOG_IDENTIFIER=` per program in [`JournaldConfig::identifiers`]
 //!   (journalctl ORs matches on the same field). Default: [`DEFAULT_IDENTIFIERS`].
+//! - Log lines: when a loaded rule reads log lines ([`JournaldConfig::log_lines`] not empty,
+//!   Sigma keyword rules), journalctl follows every entry; the auth programs' entries are
+//!   decoded as before, and every entry the rules' scopes admit is also handed over as a
+//!   `log_line` event, except the agent's own (its identifier or pid: no feedback loop).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -22,6 +26,7 @@ use innerwarden_core::decode::authlog::{
     LineContext, LineOutcome, SessionDecoder, parse_journal_json,
 };
 use innerwarden_core::event::{Event, Source};
+use innerwarden_core::sigma::LogWant;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -49,6 +54,9 @@ pub const DEFAULT_IDENTIFIERS: &[&str] = &[
     "polkitd",
 ];
 
+/// The journal identifier of the agent's own log lines (its stderr under systemd).
+const AGENT_IDENTIFIER: &str = "innerwarden";
+
 /// The position-store key of the journal cursor.
 pub const POSITION_KEY: &str = "journald";
 
@@ -59,6 +67,8 @@ pub struct JournaldConfig {
     pub journalctl: PathBuf,
     /// `SYSLOG_IDENTIFIER` values to follow.
     pub identifiers: Vec<String>,
+    /// Log lines the detectors read (empty: none, and only `identifiers` are followed).
+    pub log_lines: LogWant,
     /// Longest time a handed-over entry's cursor stays unsaved. Default 1 s.
     pub save_interval: Duration,
     /// First restart delay after journalctl exits; doubles up to `backoff_max`. Default 1 s.
@@ -75,6 +85,7 @@ impl Default for JournaldConfig {
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect(),
+            log_lines: LogWant::default(),
             save_interval: Duration::from_secs(1),
             backoff_initial: Duration::from_secs(1),
             backoff_max: Duration::from_secs(30),
@@ -108,11 +119,13 @@ impl JournaldConfig {
             ResumeFrom::Since(t) => format!("--since=@{t}"),
             ResumeFrom::Now => "--lines=0".to_owned(),
         });
-        args.extend(
-            self.identifiers
-                .iter()
-                .map(|id| format!("SYSLOG_IDENTIFIER={id}")),
-        );
+        if self.log_lines.is_empty() {
+            args.extend(
+                self.identifiers
+                    .iter()
+                    .map(|id| format!("SYSLOG_IDENTIFIER={id}")),
+            );
+        }
         args
     }
 }
@@ -124,6 +137,7 @@ pub struct JournaldStats {
     pub events_total: AtomicU64,
     pub unparsed_total: AtomicU64,
     pub restarts_total: AtomicU64,
+    pub log_lines_total: AtomicU64,
 }
 
 /// Why the sensor stopped.
@@ -279,6 +293,13 @@ impl JournaldSensor {
                 return Ok(None);
             }
         };
+        if self.wants_log_line(&entry.identifier, entry.pid, entry.facility) {
+            self.stats.log_lines_total.fetch_add(1, Ordering::Relaxed);
+            self.tx.send(entry.log_line()).await?;
+        }
+        if !self.cfg.log_lines.is_empty() && !self.cfg.identifiers.contains(&entry.identifier) {
+            return Ok(entry.cursor);
+        }
         decoder.set_now(chrono::Utc::now());
         match decoder.decode_entry(&entry) {
             LineOutcome::Event(ev) => {
@@ -292,6 +313,13 @@ impl JournaldSensor {
             }
         }
         Ok(entry.cursor)
+    }
+
+    /// Is this entry a log line a rule reads? Never the agent's own lines.
+    fn wants_log_line(&self, identifier: &str, pid: Option<u32>, facility: Option<u8>) -> bool {
+        identifier != AGENT_IDENTIFIER
+            && pid != Some(std::process::id())
+            && self.cfg.log_lines.admits(identifier, facility)
     }
 
     fn save(&self, latest: &mut Option<String>) -> Result<(), JournaldError> {

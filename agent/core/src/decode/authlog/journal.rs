@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{Decoded, LineOutcome, decode, parse_message};
-use crate::event::Source;
+use crate::event::{Event, EventKind, LogLine, Source};
 
 /// The fields of one journal entry that the auth decoder uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +16,8 @@ pub struct JournalEntry {
     /// `SYSLOG_IDENTIFIER`, falling back to `_COMM`.
     pub identifier: String,
     pub pid: Option<u32>,
+    /// `SYSLOG_FACILITY` (4 auth, 10 authpriv), when the entry has one.
+    pub facility: Option<u8>,
     pub message: String,
     pub ts: DateTime<Utc>,
 }
@@ -45,6 +47,7 @@ pub fn parse_journal_json(line: &str) -> Result<JournalEntry, JournalError> {
     let pid = text(&v, "_PID")
         .or_else(|| text(&v, "SYSLOG_PID"))
         .and_then(|p| p.parse().ok());
+    let facility = text(&v, "SYSLOG_FACILITY").and_then(|f| f.parse().ok());
     let ts = text(&v, "__REALTIME_TIMESTAMP")
         .and_then(|t| t.parse::<i64>().ok())
         .and_then(DateTime::<Utc>::from_timestamp_micros)
@@ -55,6 +58,7 @@ pub fn parse_journal_json(line: &str) -> Result<JournalEntry, JournalError> {
         cursor,
         identifier,
         pid,
+        facility,
         message,
         ts,
     })
@@ -87,6 +91,20 @@ impl JournalEntry {
             &self.message,
             self.ts,
             Source::Journald,
+        )
+    }
+
+    /// This entry as a [`LogLine`] event (for log-line rules).
+    pub fn log_line(&self) -> Event {
+        Event::new(
+            self.ts,
+            Source::Journald,
+            EventKind::LogLine(LogLine {
+                service: self.identifier.clone(),
+                pid: self.pid,
+                facility: self.facility,
+                message: self.message.clone(),
+            }),
         )
     }
 

@@ -297,6 +297,13 @@ static MODULE_LOAD: &[FieldDef] = &[
     field!(ModuleLoad, "name", Ty::Str, |e| s(&e.name)),
 ];
 
+static LOG_LINE: &[FieldDef] = &[
+    field!(LogLine, "pid", Ty::Int, |e| opt_n(e.pid)),
+    field!(LogLine, "service", Ty::Str, |e| s(&e.service)),
+    field!(LogLine, "facility", Ty::Int, |e| opt_n(e.facility)),
+    field!(LogLine, "message", Ty::Str, |e| s(&e.message)),
+];
+
 static LOSS: &[FieldDef] = &[
     field!(Loss, "stage", Ty::Str, |e| s(&e.stage)),
     field!(Loss, "count", Ty::Int, |e| n(
@@ -329,6 +336,7 @@ pub static KINDS: &[KindDef] = &[
     kind("bpf_load", BPF_LOAD, true),
     kind("signal", SIGNAL, true),
     kind("module_load", MODULE_LOAD, true),
+    kind("log_line", LOG_LINE, true),
     kind("loss", LOSS, false),
 ];
 

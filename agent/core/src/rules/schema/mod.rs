@@ -155,7 +155,7 @@ mod tests {
         for k in KINDS {
             assert!(!k.fields.is_empty(), "{}", k.name);
         }
-        assert_eq!(KINDS.len(), 24);
+        assert_eq!(KINDS.len(), 25);
         assert!(lookup(kind_def("exec").expect("exec"), "filename").is_some());
         assert!(lookup(kind_def("exec").expect("exec"), "parent.exe").is_some());
         assert!(lookup(kind_def("loss").expect("loss"), "parent.exe").is_none());

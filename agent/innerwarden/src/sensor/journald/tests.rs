@@ -131,3 +131,72 @@ async fn restarts_journalctl_and_resumes_after_the_saved_cursor() {
     assert_eq!(stats.unparsed_total.load(Ordering::Relaxed), 1);
     assert_eq!(stats.restarts_total.load(Ordering::Relaxed), 1);
 }
+
+fn entry_with(ident: &str, pid: u32, facility: u8, msg: &str) -> String {
+    format!(
+        r#"{{"__CURSOR":"c","__REALTIME_TIMESTAMP":"1763787220123456","SYSLOG_IDENTIFIER":"{ident}","_PID":"{pid}","SYSLOG_FACILITY":"{facility}","MESSAGE":"{msg}"}}"#
+    )
+}
+
+#[tokio::test]
+async fn log_line_rules_widen_the_follow_and_get_their_lines_but_never_the_agents_own() {
+    use innerwarden_core::event::EventKind;
+    use innerwarden_core::sigma::LogScope;
+    let mut want = LogWant::default();
+    want.add(LogScope::of_service(Some("sshd")).expect("sshd"));
+    want.add(LogScope::of_service(Some("syslog")).expect("syslog"));
+    let cfg = JournaldConfig {
+        log_lines: want,
+        ..JournaldConfig::default()
+    };
+    // Every entry is followed: no identifier match narrows journalctl.
+    assert!(
+        !cfg.args(&ResumeFrom::Now)
+            .iter()
+            .any(|a| a.starts_with("SYSLOG_IDENTIFIER="))
+    );
+    let (tx, mut rx) = bounded::<Event>("journald-log-lines", 16);
+    let sensor = JournaldSensor::new(cfg, Arc::new(MemoryPositions::default()), tx);
+    let mut decoder = SessionDecoder::new(LineContext::new(chrono::Utc::now(), Source::Journald));
+    let own = std::process::id();
+    for line in [
+        // sshd (auth facility): a log line for the sshd scope, and decoded as an auth failure.
+        entry_with(
+            "sshd",
+            7,
+            4,
+            "Failed password for root from 203.0.113.9 port 1 ssh2",
+        ),
+        // The kernel (facility 0): syslog scope.
+        entry_with("kernel", 0, 0, "eth0: entered promiscuous mode"),
+        // A login program on authpriv that no scope reads: neither a log line nor decoded
+        // (it is not one of the auth identifiers).
+        entry_with("useradd", 9, 10, "new user: name=x, UID=0, GID=0"),
+        // The agent's own lines: never fed back, by name or by pid.
+        entry_with(
+            "innerwarden",
+            11,
+            3,
+            "sigma rule matched error in libcrypto",
+        ),
+        entry_with("anything", own, 3, "error in libcrypto"),
+    ] {
+        sensor.handle(&mut decoder, &line).await.expect("handled");
+    }
+    drop(sensor);
+    let mut got = Vec::new();
+    while let Some(ev) = rx.recv().await {
+        got.push(match &ev.kind {
+            EventKind::LogLine(l) => format!("log_line {} {:?}", l.service, l.facility),
+            k => k.name().to_owned(),
+        });
+    }
+    assert_eq!(
+        got,
+        [
+            "log_line sshd Some(4)",
+            "auth_failure",
+            "log_line kernel Some(0)"
+        ]
+    );
+}
