@@ -41,6 +41,9 @@ pkgs=(
   # Atomic Red Team tests call.
   sudo cron gcc make libc6-dev openssl ed zip unzip lsof net-tools iputils-ping pciutils
   file busybox libcap2-bin perl
+  # A server's usual trust store and syslog daemon: the tests that add a root CA or edit the
+  # rsyslog configuration act on real files.
+  ca-certificates rsyslog
 )
 work="$cache/build.$$"
 rm -rf "$work"
