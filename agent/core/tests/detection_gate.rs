@@ -24,7 +24,7 @@ use innerwarden_core::qa::{atomic, gate};
 /// reaches with every detector, rule and correlation rule merged (issue 5, session 2). A rule
 /// change that loses a detection fails here; raise the numbers when coverage grows.
 const MIN_DETECTED: &[(&str, usize)] = &[
-    ("cred_access", 13),
+    ("cred_access", 15),
     ("defense_evasion", 32),
     ("discovery_collection_other", 15),
     ("download_exec", 5),
@@ -40,8 +40,8 @@ const MIN_DETECTED: &[(&str, usize)] = &[
     ("privesc", 7),
     ("ssh_bruteforce", 1),
 ];
-/// Minimum detected over all converted tests (143 of 209 when set).
-const MIN_TOTAL_DETECTED: usize = 143;
+/// Minimum detected over all converted tests (145 of 209 when set).
+const MIN_TOTAL_DETECTED: usize = 145;
 /// Maximum findings per benign corpus (a corpus not listed allows none). The two allowed are
 /// known and named: admin-ssh `systemctl_enable_unit` (low, audit-only: an admin enabling a
 /// service looks like persistence) and containers `unshare_user_namespace` (rootless crun).
