@@ -2,7 +2,6 @@
 //! table current, run every enabled detector, then the correlator over the event and the
 //! detectors' new findings, and return what they all found.
 
-use crate::sigma::LogWant;
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
@@ -22,9 +21,6 @@ pub struct Engine {
     /// rule's finding stage may name.
     known_ids: HashSet<String>,
     correlator: Correlator,
-    /// The log lines some detector reads (Sigma keyword rules); the journal sensor hands
-    /// these over as `log_line` events.
-    log_want: LogWant,
 }
 
 /// The embedded rules, compiled once per process.
@@ -80,7 +76,6 @@ impl Engine {
             rule_ids,
             known_ids,
             correlator: Correlator::disabled(),
-            log_want: LogWant::default(),
         };
         // The shipped correlation rules are compiled against the shipped detectors and rules by
         // `correlate::tests::shipped_rules_compile` and `tests/correlation_fixtures.rs`: a
@@ -134,14 +129,14 @@ impl Engine {
         self.detectors.push(d);
     }
 
-    /// Ask the sensors for log lines (the detector just added reads them).
-    pub fn want_log_lines(&mut self, want: &LogWant) {
-        self.log_want.extend(want);
-    }
-
-    /// The log lines the detectors read (empty: none).
-    pub fn log_want(&self) -> &LogWant {
-        &self.log_want
+    /// The log lines the detectors read (empty: none): what the journal sensor hands over as
+    /// `log_line` events.
+    pub fn log_want(&self) -> crate::sigma::LogWant {
+        let mut w = crate::sigma::LogWant::default();
+        for d in &self.detectors {
+            w.extend(&d.log_want());
+        }
+        w
     }
 
     /// Seed the process table (from the edge's /proc scan at start).

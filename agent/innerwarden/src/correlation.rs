@@ -22,7 +22,6 @@ pub fn engine(cfg: &Config) -> anyhow::Result<Engine> {
             dir = %cfg.detectors.sigma.dir.display(),
             "sigma rules loaded"
         );
-        engine.want_log_lines(&sigma.log_want());
         engine.add_detector(Box::new(sigma));
     }
     let c = &cfg.detectors.correlation;

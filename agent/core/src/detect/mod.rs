@@ -29,6 +29,10 @@ pub trait Detector: Send {
     fn id(&self) -> &'static str;
     /// Inspect one event; push any findings to `out`.
     fn on_event(&mut self, ev: &Event, procs: &ProcessTable, out: &mut Vec<Finding>);
+    /// The log lines this detector reads (`log_line` events); none by default.
+    fn log_want(&self) -> crate::sigma::LogWant {
+        crate::sigma::LogWant::default()
+    }
 }
 
 /// The code detectors switched on in `cfg` (not in `disabled`, and `enabled` where the detector

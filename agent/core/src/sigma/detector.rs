@@ -49,15 +49,6 @@ impl SigmaDetector {
         self.process.len() + self.file.len() + self.network.len() + self.log.len()
     }
 
-    /// The log lines the loaded keyword rules read (empty: none).
-    pub fn log_want(&self) -> LogWant {
-        let mut w = LogWant::default();
-        for s in self.log.iter().filter_map(|r| r.scope) {
-            w.add(s);
-        }
-        w
-    }
-
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -138,5 +129,10 @@ impl Detector for SigmaDetector {
                 stage: None,
             });
         }
+    }
+
+    /// The log lines the loaded keyword rules read (empty: none).
+    fn log_want(&self) -> LogWant {
+        self.log.iter().filter_map(|r| r.scope).collect()
     }
 }

@@ -91,6 +91,16 @@ impl LogWant {
     }
 }
 
+impl FromIterator<LogScope> for LogWant {
+    fn from_iter<I: IntoIterator<Item = LogScope>>(iter: I) -> Self {
+        let mut w = LogWant::default();
+        for s in iter {
+            w.add(s);
+        }
+        w
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -168,64 +168,11 @@ fn category(ls: &Value) -> Result<(Category, Option<LogScope>), Reject> {
     }
 }
 
-/// A keyword list (or one keyword) of a log-line rule: any of them found in the message.
-fn keywords(name: &str, v: &Value, mods: &Modifiers) -> Result<FieldMatch, Reject> {
-    let values: Vec<Scalar> = match v {
-        Value::Sequence(s) if s.is_empty() => {
-            return Err(invalid(format!(
-                "selection `{name}` has an empty keyword list"
-            )));
-        }
-        Value::Sequence(s) => s
-            .iter()
-            .map(|x| scalar(x, name))
-            .collect::<Result<_, _>>()?,
-        other => vec![scalar(other, name)?],
-    };
-    let verr = |source| Reject::Value {
-        field: name.to_owned(),
-        source,
-    };
-    let mut patterns = Vec::new();
-    for s in &values {
-        if matches!(s, Scalar::Null) {
-            return Err(invalid(format!("selection `{name}` has a null keyword")));
-        }
-        let p = value::compile(s, mods).map_err(verr)?;
-        if mods.all && p.len() != 1 {
-            return Err(verr(ValueError::Misuse {
-                modifier: "all",
-                problem: "combined with an expanding modifier",
-            }));
-        }
-        patterns.extend(p);
-    }
-    Ok(FieldMatch {
-        field: Field::Message,
-        patterns,
-        all: mods.all,
-    })
-}
-
-/// Keyword modifiers (`'|all'`): the search is a substring search, so `contains` is implied;
-/// an anchor (startswith/endswith) has no meaning over a whole line and is refused.
-fn keyword_modifiers<'a>(
-    key: &str,
-    mods: impl Iterator<Item = &'a str>,
-) -> Result<Modifiers, Reject> {
-    let verr = |source| Reject::Value {
+fn value_err(key: &str) -> impl Fn(ValueError) -> Reject + '_ {
+    move |source| Reject::Value {
         field: key.to_owned(),
         source,
-    };
-    let mut m = Modifiers::parse(mods).map_err(verr)?;
-    if m.startswith || m.endswith || m.cidr || m.exists {
-        return Err(verr(ValueError::Misuse {
-            modifier: "startswith/endswith/cidr/exists",
-            problem: "applied to keywords",
-        }));
     }
-    m.contains = !m.re;
-    Ok(m)
 }
 
 fn is_list_of_maps(v: &Value) -> bool {
@@ -239,17 +186,42 @@ fn field_match(cat: Category, key: &str, v: &Value) -> Result<FieldMatch, Reject
         if cat != Category::LogLine {
             return Err(Reject::Keyword(key.to_owned()));
         }
-        return keywords(key, v, &keyword_modifiers(key, parts)?);
+        return keyword_match(key, parts, v);
     }
     let field = Field::resolve(cat, name).ok_or_else(|| Reject::UnmappedField {
         field: name.to_owned(),
         category: cat.as_str(),
     })?;
-    let verr = |source| Reject::Value {
-        field: key.to_owned(),
-        source,
-    };
-    let mods = Modifiers::parse(parts).map_err(verr)?;
+    let mods = Modifiers::parse(parts).map_err(value_err(key))?;
+    compile_match(key, v, field, &mods)
+}
+
+/// Keywords of a log-line rule (a list, one value, or `'|all': [...]`): searched in the
+/// message. The search is a substring search, so `contains` is implied; an anchor
+/// (startswith/endswith) has no meaning over a whole line and is refused.
+fn keyword_match<'a>(
+    key: &str,
+    mods: impl Iterator<Item = &'a str>,
+    v: &Value,
+) -> Result<FieldMatch, Reject> {
+    let mut m = Modifiers::parse(mods).map_err(value_err(key))?;
+    if m.startswith || m.endswith || m.cidr || m.exists {
+        return Err(value_err(key)(ValueError::Misuse {
+            modifier: "startswith/endswith/cidr/exists",
+            problem: "applied to keywords",
+        }));
+    }
+    m.contains = !m.re;
+    compile_match(key, v, Field::Message, &m)
+}
+
+/// The values of `key` (one or a list) compiled under `mods` for `field`.
+fn compile_match(
+    key: &str,
+    v: &Value,
+    field: Field,
+    mods: &Modifiers,
+) -> Result<FieldMatch, Reject> {
     let values: Vec<Scalar> = match v {
         Value::Sequence(s) if s.is_empty() => {
             return Err(invalid(format!("field `{key}` has an empty value list")));
@@ -260,14 +232,14 @@ fn field_match(cat: Category, key: &str, v: &Value) -> Result<FieldMatch, Reject
     let mut patterns = Vec::new();
     let mut groups = Vec::new();
     for s in &values {
-        let p = value::compile(s, &mods).map_err(verr)?;
+        let p = value::compile(s, mods).map_err(value_err(key))?;
         groups.push(p.len());
         patterns.extend(p);
     }
     if mods.all && groups.iter().any(|n| *n != 1) {
         // `all` over expanded alternatives (windash, base64offset) would demand every
         // variant at once; refuse rather than guess.
-        return Err(verr(ValueError::Misuse {
+        return Err(value_err(key)(ValueError::Misuse {
             modifier: "all",
             problem: "combined with an expanding modifier",
         }));
@@ -281,16 +253,13 @@ fn field_match(cat: Category, key: &str, v: &Value) -> Result<FieldMatch, Reject
 
 fn selection(cat: Category, name: &str, v: &Value) -> Result<Selection, Reject> {
     if cat == Category::LogLine && !v.is_mapping() && !is_list_of_maps(v) {
-        let mods = keyword_modifiers(name, std::iter::empty())?;
         return Ok(Selection {
-            alternatives: vec![vec![keywords(name, v, &mods)?]],
+            alternatives: vec![vec![keyword_match(name, std::iter::empty(), v)?]],
         });
     }
     let maps: Vec<&Value> = match v {
         Value::Mapping(_) => vec![v],
-        Value::Sequence(items) if !items.is_empty() && items.iter().all(Value::is_mapping) => {
-            items.iter().collect()
-        }
+        Value::Sequence(items) if is_list_of_maps(v) => items.iter().collect(),
         Value::Sequence(_) | Value::String(_) | Value::Number(_) => {
             return Err(Reject::Keyword(name.to_owned()));
         }

@@ -81,7 +81,7 @@ async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
     tracing::info!(state_dir = %cfg.agent.state_dir.display(), audit_seq = start_seq, "agent starting");
 
     let mut engine = crate::correlation::engine(&cfg)?;
-    let log_lines = engine.log_want().clone();
+    let log_lines = engine.log_want();
     let seed = procfs::scan(Path::new("/proc"));
     tracing::info!(processes = seed.len(), detectors = ?engine.detector_ids(), rules = engine.rule_ids().len(), "process table seeded");
     engine.seed(seed);
@@ -99,7 +99,7 @@ async fn agent(cli: &Cli, cfg: Config) -> anyhow::Result<()> {
     let mut sensors = tokio::task::JoinSet::new();
     start_auth_sources(
         &cfg,
-        &log_lines,
+        log_lines,
         &tx,
         &positions,
         &stop_rx,
@@ -349,7 +349,7 @@ fn start_inotify(
 /// the same sshd line would be counted twice).
 fn start_auth_sources(
     cfg: &Config,
-    log_lines: &LogWant,
+    log_lines: LogWant,
     tx: &CountedSender<Event>,
     positions: &Arc<dyn PositionStore>,
     stop: &watch::Receiver<bool>,
@@ -363,7 +363,7 @@ fn start_auth_sources(
         let jcfg = JournaldConfig {
             journalctl: j.journalctl.clone(),
             identifiers: j.identifiers.clone(),
-            log_lines: log_lines.clone(),
+            log_lines,
             ..JournaldConfig::default()
         };
         let sensor = JournaldSensor::new(jcfg, Arc::clone(positions), tx.clone());

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use innerwarden_core::decode::authlog::{
-    LineContext, LineOutcome, SessionDecoder, parse_journal_json,
+    JournalEntry, LineContext, LineOutcome, SessionDecoder, parse_journal_json,
 };
 use innerwarden_core::event::{Event, Source};
 use innerwarden_core::sigma::LogWant;
@@ -293,11 +293,11 @@ impl JournaldSensor {
                 return Ok(None);
             }
         };
-        if self.wants_log_line(&entry.identifier, entry.pid, entry.facility) {
+        if self.wants_log_line(&entry) {
             self.stats.log_lines_total.fetch_add(1, Ordering::Relaxed);
             self.tx.send(entry.log_line()).await?;
         }
-        if !self.cfg.log_lines.is_empty() && !self.cfg.identifiers.contains(&entry.identifier) {
+        if !self.cfg.identifiers.contains(&entry.identifier) {
             return Ok(entry.cursor);
         }
         decoder.set_now(chrono::Utc::now());
@@ -316,10 +316,10 @@ impl JournaldSensor {
     }
 
     /// Is this entry a log line a rule reads? Never the agent's own lines.
-    fn wants_log_line(&self, identifier: &str, pid: Option<u32>, facility: Option<u8>) -> bool {
-        identifier != AGENT_IDENTIFIER
-            && pid != Some(std::process::id())
-            && self.cfg.log_lines.admits(identifier, facility)
+    fn wants_log_line(&self, entry: &JournalEntry) -> bool {
+        entry.identifier != AGENT_IDENTIFIER
+            && entry.pid != Some(std::process::id())
+            && self.cfg.log_lines.admits(&entry.identifier, entry.facility)
     }
 
     fn save(&self, latest: &mut Option<String>) -> Result<(), JournaldError> {
