@@ -116,6 +116,7 @@ impl InotifySensor {
             watches,
             tx,
             moves: HashMap::new(),
+            batch: 0,
             stop: Arc::new(AtomicBool::new(false)),
             stats: Arc::new(InotifyStats::default()),
         };
@@ -160,8 +161,12 @@ struct Reader {
     fd: i32,
     watches: Watches,
     tx: CountedSender<Event>,
-    /// `IN_MOVED_FROM` paths by cookie, until their `IN_MOVED_TO` (same read batch).
-    moves: HashMap<u32, String>,
+    /// `IN_MOVED_FROM` paths by cookie, with the read batch they came in, until their
+    /// `IN_MOVED_TO`. The kernel queues a rename's two halves one after the other, so a read
+    /// can fall between them: an unpaired half waits one more batch (or a short poll).
+    moves: HashMap<u32, (String, u64)>,
+    /// Read batches so far.
+    batch: u64,
     stop: Arc<AtomicBool>,
     stats: Arc<InotifyStats>,
 }
@@ -182,8 +187,13 @@ impl Reader {
                 events: libc::POLLIN,
                 revents: 0,
             };
+            // A pending move half is given a short wait for its other half, not the full tick.
+            let timeout = if self.moves.is_empty() { 200 } else { 20 };
             // SAFETY: one valid pollfd.
-            if unsafe { libc::poll(&mut pfd, 1, 200) } <= 0 {
+            if unsafe { libc::poll(&mut pfd, 1, timeout) } <= 0 {
+                if !self.flush_moves(u64::MAX) {
+                    return;
+                }
                 continue;
             }
             // SAFETY: reading into a buffer we own, of its length.
@@ -191,6 +201,7 @@ impl Reader {
             if n <= 0 {
                 continue;
             }
+            self.batch += 1;
             let events = parse(&buf[..n as usize]);
             for raw in &events {
                 for kind in self.translate(raw) {
@@ -199,14 +210,27 @@ impl Reader {
                     }
                 }
             }
-            // Moves whose other half is not in this batch went out of the watched set.
-            let gone: Vec<String> = self.moves.drain().map(|(_, p)| p).collect();
-            for path in gone {
-                if !self.deliver(change(FileOp::Rename, path, None, None)) {
-                    return;
-                }
+            // Halves from an earlier batch still unpaired went out of the watched set.
+            if !self.flush_moves(self.batch) {
+                return;
             }
         }
+    }
+
+    /// Deliver the moves read before batch `before` as moved out; false when the channel closed.
+    fn flush_moves(&mut self, before: u64) -> bool {
+        let mut gone: Vec<(u64, String)> = Vec::new();
+        self.moves.retain(|_, (path, batch)| {
+            if *batch < before {
+                gone.push((*batch, std::mem::take(path)));
+                false
+            } else {
+                true
+            }
+        });
+        gone.sort();
+        gone.into_iter()
+            .all(|(_, path)| self.deliver(change(FileOp::Rename, path, None, None)))
     }
 
     fn deliver(&self, kind: EventKind) -> bool {
@@ -253,12 +277,12 @@ impl Reader {
         // A move's two halves may be filtered differently (into or out of the watched set).
         if raw.mask & libc::IN_MOVED_FROM != 0 {
             if watch.keeps(&path) {
-                self.moves.insert(raw.cookie, path);
+                self.moves.insert(raw.cookie, (path, self.batch));
             }
             return vec![];
         }
         if raw.mask & libc::IN_MOVED_TO != 0 {
-            let from = self.moves.remove(&raw.cookie);
+            let from = self.moves.remove(&raw.cookie).map(|(p, _)| p);
             if from.is_none() && !watch.keeps(&path) {
                 return vec![];
             }
