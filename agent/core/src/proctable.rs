@@ -27,6 +27,29 @@ pub struct ProcInfo {
     pub unit: Option<String>,
     /// When the current image started (exec time, or fork time until it execs).
     pub started: Option<DateTime<Utc>>,
+    /// The image this process ran before its latest exec: the program that exec'd in place
+    /// (perl's `exec`, a shell's `exec`), or for a forked child the parent's image it was
+    /// cloned from. None until the process execs, and for processes seen only in the /proc seed.
+    pub previous: Option<Box<Image>>,
+}
+
+/// An executable image a process ran: enough to name it in rules (`previous.*`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Image {
+    pub exe: String,
+    pub comm: String,
+    pub argv: Vec<String>,
+}
+
+impl Image {
+    /// Base name of the executable (or comm when the exe is unknown).
+    pub fn exe_name(&self) -> &str {
+        if self.exe.is_empty() {
+            &self.comm
+        } else {
+            basename(&self.exe)
+        }
+    }
 }
 
 impl ProcInfo {
@@ -151,17 +174,28 @@ impl ProcessTable {
                     child.comm.clone_from(&f.comm);
                 }
                 child.started = Some(ev.ts);
+                child.previous = None;
                 self.insert(child);
             }
             EventKind::Exec(e) => {
-                let prev = self.procs.get(&e.pid);
-                let unit = prev.and_then(|p| p.unit.clone());
+                // The entry is replaced: its image moves into `previous` without a copy.
+                let prev = self.procs.remove(&e.pid);
+                let unit = prev.as_ref().and_then(|p| p.unit.clone());
                 // The kernel-reported ppid wins; 0 means the sensor did not know it.
                 let ppid = if e.ppid != 0 {
                     e.ppid
                 } else {
-                    prev.map_or(0, |p| p.ppid)
+                    prev.as_ref().map_or(0, |p| p.ppid)
                 };
+                let previous = prev
+                    .filter(|p| !p.exe.is_empty() || !p.comm.is_empty())
+                    .map(|p| {
+                        Box::new(Image {
+                            exe: p.exe,
+                            comm: p.comm,
+                            argv: p.argv,
+                        })
+                    });
                 self.insert(ProcInfo {
                     pid: e.pid,
                     ppid,
@@ -173,6 +207,7 @@ impl ProcessTable {
                     cgroup_id: e.cgroup_id,
                     unit,
                     started: Some(ev.ts),
+                    previous,
                 });
             }
             _ => {}
@@ -246,6 +281,28 @@ mod tests {
         assert_eq!(names, ["nginx"]);
         t.apply_after_detect(&ev(EventKind::Exit(Exit { pid: 200, code: 0 })));
         assert!(t.get(200).is_none());
+    }
+
+    #[test]
+    fn exec_in_place_keeps_the_previous_image() {
+        let mut t = ProcessTable::default();
+        t.apply_before_detect(&exec(300, 1, "/usr/bin/cpan"));
+        assert_eq!(t.get(300).expect("cpan").previous, None);
+        t.apply_before_detect(&exec(300, 0, "/bin/sh"));
+        let sh = t.get(300).expect("sh");
+        assert_eq!(sh.ppid, 1, "an exec without a ppid keeps the known one");
+        let prev = sh.previous.as_deref().expect("previous image");
+        assert_eq!((prev.exe_name(), prev.comm.as_str()), ("cpan", "cpan"));
+        // A forked child starts with no previous image; its exec records the parent's image.
+        t.apply_before_detect(&ev(EventKind::Fork(Fork {
+            parent_pid: 300,
+            child_pid: 301,
+            comm: "sh".into(),
+        })));
+        assert_eq!(t.get(301).expect("child").previous, None);
+        t.apply_before_detect(&exec(301, 300, "/usr/bin/id"));
+        let id = t.get(301).expect("id");
+        assert_eq!(id.previous.as_deref().map(Image::exe_name), Some("sh"));
     }
 
     #[test]

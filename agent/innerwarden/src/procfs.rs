@@ -55,6 +55,7 @@ pub fn read_process(root: &Path, pid: u32) -> Option<ProcInfo> {
         cgroup_id: 0,
         unit,
         started: None,
+        previous: None,
     })
 }
 

@@ -6,7 +6,9 @@
 //! Field names are the JSON names of the event contract (`filename`, `argv`, `dport`, ...), plus
 //! a few derived ones (`name`: the basename of an exec'd file, `cmdline`: argv joined by spaces,
 //! `arg0`), plus the process context every kind with a pid has:
-//! `process.{exe,name,comm,cmdline,argv,uid,user,unit}`, `parent.{...same}` and
+//! `process.{exe,name,comm,cmdline,argv,uid,user,unit}`, `parent.{...same}`,
+//! `previous.{exe,name,comm,cmdline}` (the image the process ran before its latest exec: the
+//! program that exec'd in place, or the parent image a forked child was cloned from) and
 //! `ancestors.{exe,name,comm,cmdline}` (a list: an operator matches when any ancestor does).
 
 use std::borrow::Cow;

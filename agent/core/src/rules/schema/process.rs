@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use super::helpers::{SOURCES, n, opt_s, s, source_name};
 use super::{FieldDef, Ty, Val};
 use crate::event::Event;
-use crate::proctable::{ProcInfo, ProcessTable};
+use crate::proctable::{Image, ProcInfo, ProcessTable};
 
 /// Fields every kind has.
 pub(super) static COMMON: &[FieldDef] = &[FieldDef {
@@ -23,6 +23,10 @@ fn this_proc<'a>(ev: &Event, procs: &'a ProcessTable) -> Option<&'a ProcInfo> {
 fn parent_proc<'a>(ev: &Event, procs: &'a ProcessTable) -> Option<&'a ProcInfo> {
     let me = this_proc(ev, procs)?;
     procs.get(me.ppid).filter(|p| p.pid != me.pid)
+}
+
+fn previous_image<'a>(ev: &Event, procs: &'a ProcessTable) -> Option<&'a Image> {
+    this_proc(ev, procs)?.previous.as_deref()
 }
 
 fn user_of<'a>(procs: &'a ProcessTable, p: Option<&ProcInfo>) -> Val<'a> {
@@ -91,6 +95,14 @@ pub(super) static PROCESS: &[FieldDef] = &[
         get: |ev, procs| user_of(procs, parent_proc(ev, procs)),
     },
     proc_field!("parent.unit", Ty::Str, parent_proc, |p, _t| opt_s(&p.unit)),
+    proc_field!("previous.exe", Ty::Str, previous_image, |p, _t| s(&p.exe)),
+    proc_field!("previous.name", Ty::Str, previous_image, |p, _t| s(
+        p.exe_name()
+    )),
+    proc_field!("previous.comm", Ty::Str, previous_image, |p, _t| s(&p.comm)),
+    proc_field!("previous.cmdline", Ty::Str, previous_image, |p, _t| {
+        Val::Str(Cow::Owned(p.argv.join(" ")))
+    }),
     FieldDef {
         name: "ancestors.exe",
         ty: Ty::List,
