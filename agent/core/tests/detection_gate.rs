@@ -32,7 +32,7 @@ const MIN_DETECTED: &[(&str, usize)] = &[
     ("exfil_c2", 9),
     ("impact", 12),
     ("kernel_module", 3),
-    ("log_tampering", 20),
+    ("log_tampering", 21),
     ("persist_authorized_keys", 1),
     ("persist_cron", 2),
     ("persist_shell_init", 5),
@@ -41,7 +41,7 @@ const MIN_DETECTED: &[(&str, usize)] = &[
     ("ssh_bruteforce", 1),
 ];
 /// Minimum detected over all converted tests (145 of 209 when set).
-const MIN_TOTAL_DETECTED: usize = 145;
+const MIN_TOTAL_DETECTED: usize = 146;
 /// Maximum findings per benign corpus (a corpus not listed allows none). The two allowed are
 /// known and named: admin-ssh `systemctl_enable_unit` (low, audit-only: an admin enabling a
 /// service looks like persistence) and containers `unshare_user_namespace` (rootless crun).
