@@ -226,6 +226,11 @@ pub struct DetectorsConfig {
     pub exec_from_tmp: ExecFromTmpConfig,
     pub sigma: SigmaConfig,
     pub reverse_shell: ReverseShellConfig,
+    /// Thresholds of the detectors without a section of their own (agent/core/src/detect/tuning.rs).
+    pub auth_patterns: crate::detect::tuning::AuthPatternsConfig,
+    pub discovery_burst: crate::detect::tuning::DiscoveryBurstConfig,
+    pub mass_file_change: crate::detect::tuning::MassFileChangeConfig,
+    pub ssh_outbound_burst: crate::detect::tuning::SshOutboundBurstConfig,
 }
 
 /// Native Sigma rules (`agent/core/src/sigma`). Off by default: third-party rules are chosen
@@ -492,6 +497,15 @@ impl Config {
         if self.detectors.sigma.enabled && !self.detectors.sigma.dir.is_absolute() {
             return bad("detectors.sigma.dir", "must be an absolute path");
         }
+        let d = &self.detectors;
+        if let Err((key, problem)) = crate::detect::tuning::validate(
+            &d.auth_patterns,
+            &d.discovery_burst,
+            &d.mass_file_change,
+            &d.ssh_outbound_burst,
+        ) {
+            return bad(key, problem);
+        }
         if let Err((key, problem)) = self.detectors.correlation.validate() {
             return bad(key, problem);
         }
@@ -529,69 +543,5 @@ impl SshBruteforceConfig {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn empty_file_is_the_documented_defaults() {
-        let cfg = Config::load_checked("").expect("defaults are valid");
-        assert_eq!(cfg, Config::default());
-        assert_eq!(cfg.detectors.ssh_bruteforce.threshold, 5);
-    }
-
-    #[test]
-    fn unknown_key_is_refused_and_named() {
-        let err = Config::load_checked("[detectors.ssh_bruteforce]\nthreshhold = 3\n")
-            .expect_err("typo must fail");
-        assert!(err.to_string().contains("threshhold"), "{err}");
-    }
-
-    #[test]
-    fn wrong_type_is_refused_and_named() {
-        let err = Config::load_checked("[detectors.ssh_bruteforce]\nthreshold = \"five\"\n")
-            .expect_err("string for int must fail");
-        assert!(err.to_string().contains("threshold"), "{err}");
-    }
-
-    #[test]
-    fn invalid_value_names_the_key() {
-        let err = Config::load_checked("[detectors.ssh_bruteforce]\nthreshold = 0\n")
-            .expect_err("zero threshold must fail");
-        assert_eq!(
-            err.to_string(),
-            "config key `detectors.ssh_bruteforce.threshold`: must be at least 1"
-        );
-        let err =
-            Config::load_checked("[agent]\nstate_dir = \"relative\"\n").expect_err("relative");
-        assert!(err.to_string().contains("agent.state_dir"));
-    }
-
-    #[test]
-    fn sensor_path_lists_are_checked_and_named() {
-        let err = Config::load_checked("[sensors.ebpf]\nread_paths = [\"etc/shadow\"]\n")
-            .expect_err("relative");
-        assert!(err.to_string().contains("sensors.ebpf.read_paths"), "{err}");
-        let long = format!("[sensors.ebpf]\nhome_paths = [\"/{}\"]\n", "h".repeat(70));
-        let err = Config::load_checked(&long).expect_err("too long");
-        assert!(err.to_string().contains("sensors.ebpf.home_paths"), "{err}");
-        let err = Config::load_checked("[sensors.inotify]\nmax_watches = 0\n").expect_err("zero");
-        assert!(
-            err.to_string().contains("sensors.inotify.max_watches"),
-            "{err}"
-        );
-        let ok = Config::load_checked("[sensors.ebpf]\nhome_paths = []\nread_paths = []\n");
-        assert!(ok.is_ok(), "empty lists switch the feature off");
-    }
-}
-
-#[cfg(test)]
-mod packaged {
-    use super::Config;
-
-    #[test]
-    fn the_shipped_config_file_is_exactly_the_defaults() {
-        let text = include_str!("../../../packaging/config.toml");
-        let cfg = Config::load_checked(text).expect("packaging/config.toml is valid");
-        assert_eq!(cfg, Config::default());
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

@@ -13,6 +13,7 @@
 use chrono::TimeDelta;
 
 use super::ssh_bruteforce::attempts;
+use super::tuning::AuthPatternsConfig;
 use super::window::{Keyed, Recent, secs};
 use super::{Detector, evidence};
 use crate::event::{Event, EventKind, Host};
@@ -22,18 +23,6 @@ use crate::proctable::ProcessTable;
 const MAX_KEYS: usize = 50_000;
 const MAX_ITEMS: usize = 512;
 const MAX_EVIDENCE: usize = 10;
-
-/// Distinct sources failing against one user within 10 minutes that make a finding.
-pub const DISTRIBUTED_SOURCES: usize = 8;
-/// Failures from one source within an hour that make a slow brute force.
-pub const SLOW_FAILURES: usize = 20;
-/// ... provided the source never reached this many failures within one minute (that is
-/// `ssh_bruteforce`'s burst).
-pub const SLOW_MAX_PER_MINUTE: usize = 5;
-/// Distinct user names from one source within 10 minutes.
-pub const STUFFING_USERS: usize = 8;
-/// Failures from a source within 10 minutes before its success.
-pub const SUCCESS_AFTER: usize = 5;
 
 /// One failed attempt: who, from where, and the event as evidence.
 #[derive(Debug, Clone)]
@@ -107,13 +96,21 @@ fn distinct<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 /// Many sources, one account.
 pub struct DistributedBruteforce {
     by_user: Keyed<String, Attempt>,
+    sources: usize,
+}
+
+impl DistributedBruteforce {
+    pub fn new(cfg: &AuthPatternsConfig) -> Self {
+        Self {
+            by_user: Keyed::new(secs(600), MAX_KEYS),
+            sources: cfg.distributed_sources,
+        }
+    }
 }
 
 impl Default for DistributedBruteforce {
     fn default() -> Self {
-        Self {
-            by_user: Keyed::new(secs(600), MAX_KEYS),
-        }
+        Self::new(&AuthPatternsConfig::default())
     }
 }
 
@@ -134,7 +131,7 @@ impl Detector for DistributedBruteforce {
         r.push(ev.ts, a, window, MAX_ITEMS);
         let srcs: Vec<String> = r.iter().map(|a| a.src.to_string()).collect();
         let srcs = distinct(srcs.iter().map(String::as_str));
-        if srcs.len() >= DISTRIBUTED_SOURCES && !r.recently_fired(window) {
+        if srcs.len() >= self.sources && !r.recently_fired(window) {
             let summary = format!(
                 "{} sources failed to log in as {user} within 10 minutes ({}, ...)",
                 srcs.len(),
@@ -160,15 +157,25 @@ pub struct SlowBruteforce {
     minute: Keyed<Host, u32>,
     /// Sources that reached a burst, and when (exempt for an hour: `ssh_bruteforce`'s).
     fast: std::collections::HashMap<Host, chrono::DateTime<chrono::Utc>>,
+    failures: usize,
+    max_per_minute: usize,
 }
 
-impl Default for SlowBruteforce {
-    fn default() -> Self {
+impl SlowBruteforce {
+    pub fn new(cfg: &AuthPatternsConfig) -> Self {
         Self {
             hour: Keyed::new(secs(3600), MAX_KEYS),
             minute: Keyed::new(secs(60), MAX_KEYS),
             fast: Default::default(),
+            failures: cfg.slow_failures,
+            max_per_minute: cfg.slow_max_per_minute,
         }
+    }
+}
+
+impl Default for SlowBruteforce {
+    fn default() -> Self {
+        Self::new(&AuthPatternsConfig::default())
     }
 }
 
@@ -186,7 +193,7 @@ impl Detector for SlowBruteforce {
         for _ in 0..n {
             m.push(ev.ts, 1, secs(60), MAX_ITEMS);
         }
-        if m.len() >= SLOW_MAX_PER_MINUTE {
+        if m.len() >= self.max_per_minute {
             if self.fast.len() >= MAX_KEYS {
                 self.fast.clear();
             }
@@ -201,10 +208,11 @@ impl Detector for SlowBruteforce {
         for _ in 0..n {
             r.push(ev.ts, a.clone(), window, MAX_ITEMS);
         }
-        if r.len() >= SLOW_FAILURES && !r.recently_fired(window) && !was_fast {
+        if r.len() >= self.failures && !r.recently_fired(window) && !was_fast {
             let summary = format!(
-                "{} failed logins from {src} within an hour, never {SLOW_MAX_PER_MINUTE} in a minute",
-                r.len()
+                "{} failed logins from {src} within an hour, never {} in a minute",
+                r.len(),
+                self.max_per_minute
             );
             let ev_list = fire(r);
             out.push(finding(
@@ -223,13 +231,21 @@ impl Detector for SlowBruteforce {
 /// One source, many accounts.
 pub struct CredentialStuffing {
     by_src: Keyed<Host, Attempt>,
+    users: usize,
+}
+
+impl CredentialStuffing {
+    pub fn new(cfg: &AuthPatternsConfig) -> Self {
+        Self {
+            by_src: Keyed::new(secs(600), MAX_KEYS),
+            users: cfg.stuffing_users,
+        }
+    }
 }
 
 impl Default for CredentialStuffing {
     fn default() -> Self {
-        Self {
-            by_src: Keyed::new(secs(600), MAX_KEYS),
-        }
+        Self::new(&AuthPatternsConfig::default())
     }
 }
 
@@ -253,7 +269,7 @@ impl Detector for CredentialStuffing {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        if users.len() >= STUFFING_USERS && !r.recently_fired(window) {
+        if users.len() >= self.users && !r.recently_fired(window) {
             let summary = format!(
                 "{src} tried {} different accounts within 10 minutes ({}, ...)",
                 users.len(),
@@ -276,13 +292,21 @@ impl Detector for CredentialStuffing {
 /// A success from a source that just failed many times.
 pub struct SuccessAfterFailures {
     by_src: Keyed<Host, Attempt>,
+    after: usize,
+}
+
+impl SuccessAfterFailures {
+    pub fn new(cfg: &AuthPatternsConfig) -> Self {
+        Self {
+            by_src: Keyed::new(secs(600), MAX_KEYS),
+            after: cfg.success_after,
+        }
+    }
 }
 
 impl Default for SuccessAfterFailures {
     fn default() -> Self {
-        Self {
-            by_src: Keyed::new(secs(600), MAX_KEYS),
-        }
+        Self::new(&AuthPatternsConfig::default())
     }
 }
 
@@ -311,7 +335,7 @@ impl Detector for SuccessAfterFailures {
             return;
         };
         let recent = r.count_since(ev.ts - TimeDelta::seconds(600));
-        if recent >= SUCCESS_AFTER {
+        if recent >= self.after {
             let mut ev_list = last_evidence(r.iter());
             ev_list.push(evidence(ev));
             let summary = format!(

@@ -7,21 +7,18 @@
 //! add up. Login banners (update-motd's run-parts), package scripts and configuration
 //! management run the same commands and are left alone.
 
+use super::tuning::DiscoveryBurstConfig;
 use super::window::{Keyed, secs};
 use super::{Detector, evidence};
 use crate::event::{Event, EventKind, Exec};
 use crate::finding::{Entity, Finding, Severity};
 use crate::proctable::{ProcessTable, basename};
 
-/// Distinct discovery commands from one session within [`WINDOW_SECS`] that make a finding.
-pub const THRESHOLD: usize = 6;
-pub const WINDOW_SECS: i64 = 120;
-
 const SHELLS: &[&str] = &[
     "sh", "bash", "dash", "zsh", "ash", "ksh", "busybox", "sudo", "su",
 ];
 
-/// Commands about who we are and what we may do: a burst needs at least [`MIN_IDENTITY`] of
+/// Commands about who we are and what we may do: a burst needs at least `min_identity` of
 /// these, which separates an intruder's first minute from an admin's health check (df, free,
 /// uptime, ps, ss).
 const IDENTITY: &[&str] = &[
@@ -43,7 +40,6 @@ const IDENTITY: &[&str] = &[
     "w",
     "who",
 ];
-pub const MIN_IDENTITY: usize = 2;
 
 /// Parents whose children run discovery commands as a matter of course.
 const BENIGN_ANCESTORS: &[&str] = &[
@@ -145,13 +141,21 @@ fn discovery_command(e: &Exec) -> Option<String> {
 
 pub struct DiscoveryBurst {
     sessions: Keyed<u32, (String, serde_json::Value)>,
+    cfg: DiscoveryBurstConfig,
+}
+
+impl DiscoveryBurst {
+    pub fn new(cfg: DiscoveryBurstConfig) -> Self {
+        Self {
+            sessions: Keyed::new(secs(cfg.window_secs as i64), 20_000),
+            cfg,
+        }
+    }
 }
 
 impl Default for DiscoveryBurst {
     fn default() -> Self {
-        Self {
-            sessions: Keyed::new(secs(WINDOW_SECS), 20_000),
-        }
+        Self::new(DiscoveryBurstConfig::default())
     }
 }
 
@@ -190,11 +194,15 @@ impl Detector for DiscoveryBurst {
             .iter()
             .filter(|c| IDENTITY.contains(&c.as_str()))
             .count();
-        if cmds.len() >= THRESHOLD && identity >= MIN_IDENTITY && !r.recently_fired(window) {
+        if cmds.len() >= self.cfg.threshold
+            && identity >= self.cfg.min_identity
+            && !r.recently_fired(window)
+        {
             r.last_fired = Some(r.last_seen);
             let summary = format!(
-                "{} discovery commands within {WINDOW_SECS}s under {} (pid {}): {}",
+                "{} discovery commands within {}s under {} (pid {}): {}",
                 cmds.len(),
+                self.cfg.window_secs,
                 session.exe_name(),
                 session.pid,
                 cmds.join(", ")

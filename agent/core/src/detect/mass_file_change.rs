@@ -7,19 +7,13 @@
 //! `report.pdf.locked`), which is what encryptors do and package managers do not (they rename
 //! `x.dpkg-new` → `x`). Package managers and their scripts are left alone.
 
+use super::tuning::MassFileChangeConfig;
 use super::window::{Keyed, secs};
 use super::{Detector, evidence};
 use crate::event::{Event, EventKind, FileChange, FileOp};
 use crate::finding::{Finding, Severity};
 use crate::proctable::ProcessTable;
 use crate::rules::rule::process_entity;
-
-/// Deletions by one process within [`WINDOW_SECS`] (spread over [`MIN_DIRS`] directories).
-pub const DELETE_THRESHOLD: usize = 100;
-pub const MIN_DIRS: usize = 3;
-/// Extension-appending renames by one process within [`WINDOW_SECS`].
-pub const RENAME_THRESHOLD: usize = 20;
-pub const WINDOW_SECS: i64 = 30;
 
 const PACKAGE_TOOLS: &[&str] = &[
     "dpkg",
@@ -114,21 +108,26 @@ enum Which {
 pub struct MassFileChange {
     which: Which,
     by_pid: Keyed<u32, (String, serde_json::Value)>,
+    cfg: MassFileChangeConfig,
 }
 
 impl MassFileChange {
-    pub fn deletion() -> Self {
+    fn new(which: Which, cfg: &MassFileChangeConfig) -> Self {
         Self {
-            which: Which::Delete,
-            by_pid: Keyed::new(secs(WINDOW_SECS), 10_000),
+            which,
+            by_pid: Keyed::new(secs(cfg.window_secs as i64), 10_000),
+            cfg: cfg.clone(),
         }
     }
 
-    pub fn rename() -> Self {
-        Self {
-            which: Which::Rename,
-            by_pid: Keyed::new(secs(WINDOW_SECS), 10_000),
-        }
+    /// `mass_file_deletion`: `delete_threshold` deletions over `min_dirs` directories.
+    pub fn deletion(cfg: &MassFileChangeConfig) -> Self {
+        Self::new(Which::Delete, cfg)
+    }
+
+    /// `mass_file_rename`: `rename_threshold` renames to a new extension.
+    pub fn rename(cfg: &MassFileChangeConfig) -> Self {
+        Self::new(Which::Rename, cfg)
     }
 }
 
@@ -152,8 +151,8 @@ impl Detector for MassFileChange {
             return;
         }
         let (threshold, window) = match self.which {
-            Which::Delete => (DELETE_THRESHOLD, self.by_pid.window()),
-            Which::Rename => (RENAME_THRESHOLD, self.by_pid.window()),
+            Which::Delete => (self.cfg.delete_threshold, self.by_pid.window()),
+            Which::Rename => (self.cfg.rename_threshold, self.by_pid.window()),
         };
         let r = self.by_pid.entry(&c.pid, ev.ts);
         r.push(
@@ -168,21 +167,22 @@ impl Detector for MassFileChange {
         let mut dirs: Vec<String> = r.iter().map(|(d, _)| d.clone()).collect();
         dirs.sort_unstable();
         dirs.dedup();
-        if self.which == Which::Delete && dirs.len() < MIN_DIRS {
+        if self.which == Which::Delete && dirs.len() < self.cfg.min_dirs {
             return;
         }
         r.last_fired = Some(r.last_seen);
         let n = r.len();
+        let window = self.cfg.window_secs;
         let summary = match self.which {
             Which::Delete => format!(
-                "{} (pid {}) deleted {n} files in {} directories within {WINDOW_SECS}s (e.g. {})",
+                "{} (pid {}) deleted {n} files in {} directories within {window}s (e.g. {})",
                 c.comm,
                 c.pid,
                 dirs.len(),
                 dirs.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
             ),
             Which::Rename => format!(
-                "{} (pid {}) renamed {n} files to new extensions within {WINDOW_SECS}s (last: {} → {})",
+                "{} (pid {}) renamed {n} files to new extensions within {window}s (last: {} → {})",
                 c.comm,
                 c.pid,
                 c.path,

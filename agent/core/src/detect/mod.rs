@@ -21,6 +21,7 @@ pub mod rules;
 pub mod shell;
 pub mod ssh_bruteforce;
 pub mod ssh_outbound_burst;
+pub mod tuning;
 pub mod window;
 
 /// One detector.
@@ -54,14 +55,20 @@ pub fn build(cfg: &DetectorsConfig) -> Vec<Box<dyn Detector>> {
             cfg.exec_from_tmp.clone(),
         )));
     }
-    v.push(Box::new(auth_patterns::DistributedBruteforce::default()));
-    v.push(Box::new(auth_patterns::SlowBruteforce::default()));
-    v.push(Box::new(auth_patterns::CredentialStuffing::default()));
-    v.push(Box::new(auth_patterns::SuccessAfterFailures::default()));
-    v.push(Box::new(discovery_burst::DiscoveryBurst::default()));
-    v.push(Box::new(mass_file_change::MassFileChange::deletion()));
-    v.push(Box::new(mass_file_change::MassFileChange::rename()));
-    v.push(Box::new(ssh_outbound_burst::SshOutboundBurst::default()));
+    let auth = &cfg.auth_patterns;
+    v.push(Box::new(auth_patterns::DistributedBruteforce::new(auth)));
+    v.push(Box::new(auth_patterns::SlowBruteforce::new(auth)));
+    v.push(Box::new(auth_patterns::CredentialStuffing::new(auth)));
+    v.push(Box::new(auth_patterns::SuccessAfterFailures::new(auth)));
+    v.push(Box::new(discovery_burst::DiscoveryBurst::new(
+        cfg.discovery_burst.clone(),
+    )));
+    let mass = &cfg.mass_file_change;
+    v.push(Box::new(mass_file_change::MassFileChange::deletion(mass)));
+    v.push(Box::new(mass_file_change::MassFileChange::rename(mass)));
+    v.push(Box::new(ssh_outbound_burst::SshOutboundBurst::new(
+        cfg.ssh_outbound_burst.clone(),
+    )));
     v.push(Box::new(argv0_masquerade::Argv0Masquerade));
     if cfg.reverse_shell.enabled {
         v.push(Box::new(reverse_shell::ReverseShell::new(

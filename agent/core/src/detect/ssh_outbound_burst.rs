@@ -4,16 +4,13 @@
 
 use std::net::IpAddr;
 
+use super::tuning::SshOutboundBurstConfig;
 use super::window::{Keyed, secs};
 use super::{Detector, evidence};
 use crate::event::{Event, EventKind};
 use crate::finding::{Finding, Severity};
 use crate::proctable::ProcessTable;
 use crate::rules::rule::process_entity;
-
-/// Distinct destinations on port 22 within [`WINDOW_SECS`] from one parent.
-pub const THRESHOLD: usize = 5;
-pub const WINDOW_SECS: i64 = 60;
 
 const FLEET_TOOLS: &[&str] = &[
     "ansible",
@@ -37,13 +34,21 @@ const FLEET_TOOLS: &[&str] = &[
 
 pub struct SshOutboundBurst {
     by_parent: Keyed<u32, (IpAddr, serde_json::Value)>,
+    cfg: SshOutboundBurstConfig,
+}
+
+impl SshOutboundBurst {
+    pub fn new(cfg: SshOutboundBurstConfig) -> Self {
+        Self {
+            by_parent: Keyed::new(secs(cfg.window_secs as i64), 10_000),
+            cfg,
+        }
+    }
 }
 
 impl Default for SshOutboundBurst {
     fn default() -> Self {
-        Self {
-            by_parent: Keyed::new(secs(WINDOW_SECS), 10_000),
-        }
+        Self::new(SshOutboundBurstConfig::default())
     }
 }
 
@@ -79,7 +84,7 @@ impl Detector for SshOutboundBurst {
         let mut dests: Vec<IpAddr> = r.iter().map(|(d, _)| *d).collect();
         dests.sort_unstable();
         dests.dedup();
-        if dests.len() < THRESHOLD || r.recently_fired(window) {
+        if dests.len() < self.cfg.threshold || r.recently_fired(window) {
             return;
         }
         r.last_fired = Some(r.last_seen);
@@ -103,8 +108,9 @@ impl Detector for SshOutboundBurst {
             severity: Severity::High,
             entity: process_entity(&entity_ev, procs),
             summary: format!(
-                "{actor} (pid {key}) opened SSH connections to {} hosts within {WINDOW_SECS}s ({}, ...)",
+                "{actor} (pid {key}) opened SSH connections to {} hosts within {}s ({}, ...)",
                 dests.len(),
+                self.cfg.window_secs,
                 dests
                     .iter()
                     .take(5)
