@@ -474,6 +474,7 @@ fn signals_kill_term_stop_and_to_the_agent() {
     // agent resolves its target through /proc/PID/fdinfo after the fact.
     let pidfd = unsafe {
         libc::kill(pa, libc::SIGCONT); // not in the set: filtered in the kernel
+        libc::kill(pa, 64); // a rootkit's command signal: always reported
         libc::kill(pa, libc::SIGTERM);
         let pidfd = libc::syscall(libc::SYS_pidfd_open, pb, 0) as i32;
         assert!(pidfd >= 0, "pidfd_open");
@@ -495,7 +496,7 @@ fn signals_kill_term_stop_and_to_the_agent() {
         {
             got.push(s.clone());
         }
-        (got.len() >= 3).then_some(())
+        (got.len() >= 4).then_some(())
     });
     got.extend(
         collect(&mut rx, Duration::from_millis(300))
@@ -511,6 +512,11 @@ fn signals_kill_term_stop_and_to_the_agent() {
     assert!(
         got.iter()
             .any(|s| s.target_pid == pa && s.sig == 15 && s.pid == me())
+    );
+    assert!(
+        got.iter()
+            .any(|s| s.target_pid == pa && s.sig == 64 && s.pid == me()),
+        "SIGRTMAX (Diamorphine's give-root) is reported: {got:?}"
     );
     assert!(
         got.iter().any(|s| s.target_pid == pb && s.sig == 9),

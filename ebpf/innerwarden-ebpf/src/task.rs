@@ -113,13 +113,23 @@ fn try_cred(ctx: &TracePointContext, sys: CredSyscall, nargs: usize) -> Result<(
 const SIGKILL: u32 = 9;
 const SIGTERM: u32 = 15;
 const SIGSTOP: u32 = 19;
+/// Signals LKM rootkits (Diamorphine and its forks) take as commands through their kill()
+/// hook: SIGSYS hides a pid, SIGRTMAX-1 toggles the module, SIGRTMAX grants root.
+const SIGSYS: u32 = 31;
+const SIGRTMAX_1: u32 = 63;
+const SIGRTMAX: u32 = 64;
 
-/// The signal filter: SIGKILL, SIGTERM or SIGSTOP to another process, or any signal (not the
-/// probe 0) to the agent. `target` is `None` for pidfd_send_signal, whose target is a pidfd.
+/// The signal filter: SIGKILL, SIGTERM or SIGSTOP to another process, any signal (not the
+/// probe 0) to the agent, and a rootkit command signal to anyone, the sender itself included
+/// (`kill -64 $$` from a shell). `target` is `None` for pidfd_send_signal, whose target is a
+/// pidfd.
 #[inline(always)]
 fn wanted(target: Option<i32>, sig: u32) -> bool {
     if sig == 0 {
         return false;
+    }
+    if matches!(sig, SIGSYS | SIGRTMAX_1 | SIGRTMAX) {
+        return true;
     }
     let (tid, pid) = current_ids();
     if let Some(t) = target {
