@@ -116,7 +116,7 @@ impl InotifySensor {
             watches,
             tx,
             moves: HashMap::new(),
-            batch: 0,
+            batches: 0,
             stop: Arc::new(AtomicBool::new(false)),
             stats: Arc::new(InotifyStats::default()),
         };
@@ -166,7 +166,7 @@ struct Reader {
     /// can fall between them: an unpaired half waits one more batch (or a short poll).
     moves: HashMap<u32, (String, u64)>,
     /// Read batches so far.
-    batch: u64,
+    batches: u64,
     stop: Arc<AtomicBool>,
     stats: Arc<InotifyStats>,
 }
@@ -201,20 +201,24 @@ impl Reader {
             if n <= 0 {
                 continue;
             }
-            self.batch += 1;
-            let events = parse(&buf[..n as usize]);
-            for raw in &events {
-                for kind in self.translate(raw) {
-                    if !self.deliver(kind) {
-                        return;
-                    }
-                }
-            }
-            // Halves from an earlier batch still unpaired went out of the watched set.
-            if !self.flush_moves(self.batch) {
+            if !self.handle_batch(&parse(&buf[..n as usize])) {
                 return;
             }
         }
+    }
+
+    /// Translate and deliver one read's events; false when the channel closed.
+    fn handle_batch(&mut self, events: &[RawEvent]) -> bool {
+        self.batches += 1;
+        for raw in events {
+            for kind in self.translate(raw) {
+                if !self.deliver(kind) {
+                    return false;
+                }
+            }
+        }
+        // Halves from an earlier batch still unpaired went out of the watched set.
+        self.flush_moves(self.batches)
     }
 
     /// Deliver the moves read before batch `before` as moved out; false when the channel closed.
@@ -277,7 +281,7 @@ impl Reader {
         // A move's two halves may be filtered differently (into or out of the watched set).
         if raw.mask & libc::IN_MOVED_FROM != 0 {
             if watch.keeps(&path) {
-                self.moves.insert(raw.cookie, (path, self.batch));
+                self.moves.insert(raw.cookie, (path, self.batches));
             }
             return vec![];
         }

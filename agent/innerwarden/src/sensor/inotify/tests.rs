@@ -186,3 +186,66 @@ fn nothing_to_watch_is_an_error() {
         "none of the configured paths could be watched"
     );
 }
+
+/// A reader on a real inotify fd watching `dir` (wd 1), fed records by hand.
+fn reader_on(dir: &std::path::Path) -> (Reader, Receiver<Event>) {
+    let (tx, rx) = channel::bounded("inotify_reader_test", 64);
+    // SAFETY: plain syscall; the Reader closes the fd on drop.
+    let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+    assert!(fd >= 0, "inotify_init1");
+    let mut watches = Watches::new(fd, MASK, 16);
+    watches.add_prefix(&format!("{}/", dir.display()));
+    assert_eq!(watches.len(), 1);
+    let reader = Reader {
+        fd,
+        watches,
+        tx,
+        moves: HashMap::new(),
+        batches: 0,
+        stop: Arc::new(AtomicBool::new(false)),
+        stats: Arc::new(InotifyStats::default()),
+    };
+    (reader, rx)
+}
+
+fn raw(mask: u32, cookie: u32, name: &str) -> RawEvent {
+    RawEvent {
+        wd: 1,
+        mask,
+        cookie,
+        name: name.into(),
+    }
+}
+
+fn drain(rx: &mut Receiver<Event>) -> Vec<EventKind> {
+    std::iter::from_fn(|| rx.try_recv().ok())
+        .map(|e| e.kind)
+        .collect()
+}
+
+#[test]
+fn a_rename_split_across_two_reads_is_one_rename() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    let (mut r, mut rx) = reader_on(dir.path());
+    // The read fell between the halves: the first half waits.
+    assert!(r.handle_batch(&[raw(libc::IN_MOVED_FROM, 7, "a")]));
+    assert!(drain(&mut rx).is_empty(), "held for its other half");
+    assert!(r.handle_batch(&[raw(libc::IN_MOVED_TO, 7, "b")]));
+    let got = drain(&mut rx);
+    assert!(
+        matches!(&got[..], [EventKind::FileChange(c)]
+            if c.op == FileOp::Rename && c.path == p("a") && c.new_path.as_deref() == Some(p("b").as_str())),
+        "{got:?}"
+    );
+    // A half whose other half never comes is moved out after one more read.
+    assert!(r.handle_batch(&[raw(libc::IN_MOVED_FROM, 8, "c")]));
+    assert!(r.handle_batch(&[raw(libc::IN_CLOSE_WRITE, 0, "d")]));
+    let got = drain(&mut rx);
+    assert!(
+        got.iter().any(|k| matches!(k, EventKind::FileChange(c)
+            if c.op == FileOp::Rename && c.path == p("c") && c.new_path.is_none())),
+        "{got:?}"
+    );
+    assert!(r.moves.is_empty());
+}
