@@ -44,23 +44,20 @@ pub struct Image {
 impl Image {
     /// Base name of the executable (or comm when the exe is unknown).
     pub fn exe_name(&self) -> &str {
-        if self.exe.is_empty() {
-            &self.comm
-        } else {
-            basename(&self.exe)
-        }
+        name_of(&self.exe, &self.comm)
     }
 }
 
 impl ProcInfo {
     /// Base name of the executable (or comm when the exe is unknown).
     pub fn exe_name(&self) -> &str {
-        if self.exe.is_empty() {
-            &self.comm
-        } else {
-            basename(&self.exe)
-        }
+        name_of(&self.exe, &self.comm)
     }
+}
+
+/// The base name of `exe`, or `comm` when the exe is unknown.
+fn name_of<'a>(exe: &'a str, comm: &'a str) -> &'a str {
+    if exe.is_empty() { comm } else { basename(exe) }
 }
 
 /// The last path component.

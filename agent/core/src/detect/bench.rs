@@ -228,7 +228,15 @@ pub fn mixed_stream(n: usize, start: DateTime<Utc>) -> Vec<Event> {
     out
 }
 
-fn exec_ev(ts: DateTime<Utc>, pid: u32, ppid: u32, exe: &str, argv: &[&str], uid: u32) -> Event {
+/// An exec event as the eBPF sensor reports it (comm cut to 15 bytes); tests build theirs here.
+pub(crate) fn exec_ev(
+    ts: DateTime<Utc>,
+    pid: u32,
+    ppid: u32,
+    exe: &str,
+    argv: &[&str],
+    uid: u32,
+) -> Event {
     Event::new(
         ts,
         Source::Ebpf,

@@ -146,23 +146,27 @@ pub fn validate(
             return Err((key, "must be at least 1".into()));
         }
     }
-    if discovery.min_identity > discovery.threshold {
-        return Err((
+    // A part of a threshold may not exceed it: the detector could never fire.
+    for (key, part, whole_key, whole) in [
+        (
             "detectors.discovery_burst.min_identity",
-            format!(
-                "{} is more than discovery_burst.threshold ({}): the burst could never fire",
-                discovery.min_identity, discovery.threshold
-            ),
-        ));
-    }
-    if mass.min_dirs > mass.delete_threshold {
-        return Err((
+            discovery.min_identity,
+            "discovery_burst.threshold",
+            discovery.threshold,
+        ),
+        (
             "detectors.mass_file_change.min_dirs",
-            format!(
-                "{} is more than mass_file_change.delete_threshold ({})",
-                mass.min_dirs, mass.delete_threshold
-            ),
-        ));
+            mass.min_dirs,
+            "mass_file_change.delete_threshold",
+            mass.delete_threshold,
+        ),
+    ] {
+        if part > whole {
+            return Err((
+                key,
+                format!("{part} is more than {whole_key} ({whole}): the detector could never fire"),
+            ));
+        }
     }
     for (key, w) in [
         (
@@ -186,26 +190,13 @@ pub fn validate(
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::event::{Event, EventKind, Exec, Source};
+    use crate::detect::bench::exec_ev;
+    use crate::event::Event;
     use crate::proctable::ProcessTable;
 
     fn exec(pid: u32, ppid: u32, file: &str, argv: &[&str], sec: i64) -> Event {
         let ts = chrono::DateTime::from_timestamp(1_790_000_000 + sec, 0).expect("ts");
-        Event::new(
-            ts,
-            Source::Ebpf,
-            EventKind::Exec(Exec {
-                pid,
-                ppid,
-                uid: 0,
-                gid: 0,
-                comm: crate::proctable::basename(file).into(),
-                filename: file.into(),
-                argv: argv.iter().map(|a| a.to_string()).collect(),
-                argv_truncated: false,
-                cgroup_id: 0,
-            }),
-        )
+        exec_ev(ts, pid, ppid, file, argv, 0)
     }
 
     /// Findings of the discovery burst for an sshd session running id, whoami and uname.

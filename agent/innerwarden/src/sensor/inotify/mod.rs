@@ -111,15 +111,7 @@ impl InotifySensor {
                 "inotify: max_watches reached; some directories are not watched"
             );
         }
-        let reader = Reader {
-            fd,
-            watches,
-            tx,
-            moves: HashMap::new(),
-            batches: 0,
-            stop: Arc::new(AtomicBool::new(false)),
-            stats: Arc::new(InotifyStats::default()),
-        };
+        let reader = Reader::new(fd, watches, tx);
         if watched == 0 {
             return Err(InotifyError::NothingWatched);
         }
@@ -179,6 +171,18 @@ impl Drop for Reader {
 }
 
 impl Reader {
+    fn new(fd: i32, watches: Watches, tx: CountedSender<Event>) -> Self {
+        Self {
+            fd,
+            watches,
+            tx,
+            moves: HashMap::new(),
+            batches: 0,
+            stop: Arc::new(AtomicBool::new(false)),
+            stats: Arc::new(InotifyStats::default()),
+        }
+    }
+
     fn run(mut self) {
         let mut buf = vec![0u8; 64 * 1024];
         while !self.stop.load(Ordering::Relaxed) {

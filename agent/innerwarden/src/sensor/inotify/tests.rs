@@ -196,16 +196,7 @@ fn reader_on(dir: &std::path::Path) -> (Reader, Receiver<Event>) {
     let mut watches = Watches::new(fd, MASK, 16);
     watches.add_prefix(&format!("{}/", dir.display()));
     assert_eq!(watches.len(), 1);
-    let reader = Reader {
-        fd,
-        watches,
-        tx,
-        moves: HashMap::new(),
-        batches: 0,
-        stop: Arc::new(AtomicBool::new(false)),
-        stats: Arc::new(InotifyStats::default()),
-    };
-    (reader, rx)
+    (Reader::new(fd, watches, tx), rx)
 }
 
 fn raw(mask: u32, cookie: u32, name: &str) -> RawEvent {
