@@ -2,7 +2,7 @@
 //! in which systemd unit. Fed by exec/fork/exit events and seeded from a /proc scan that the
 //! edge performs and hands in as [`ProcInfo`] values.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 
@@ -86,7 +86,16 @@ pub struct ProcessTable {
     /// uid → account name, handed in by the edge (from the passwd database); rules read it as
     /// `process.user`.
     users: HashMap<u32, String>,
+    /// The latest [`RECENT_EXITS`] processes that exited, by pid, with the exit's sequence number:
+    /// findings are decided after their whole batch, when a process that exited within it (a
+    /// payload the agent just killed) is gone from `procs`. See [`Self::get_recent`].
+    exited: HashMap<u32, (u64, ProcInfo)>,
+    exit_order: VecDeque<(u32, u64)>,
+    exit_seq: u64,
 }
+
+/// How many exited processes [`ProcessTable::get_recent`] still knows.
+pub const RECENT_EXITS: usize = 4096;
 
 impl Default for ProcessTable {
     fn default() -> Self {
@@ -101,6 +110,9 @@ impl ProcessTable {
             capacity: capacity.max(16),
             evicted_total: 0,
             users: HashMap::new(),
+            exited: HashMap::new(),
+            exit_order: VecDeque::new(),
+            exit_seq: 0,
         }
     }
 
@@ -131,6 +143,15 @@ impl ProcessTable {
         self.procs.get(&pid)
     }
 
+    /// The live process `pid`, or else the latest one of that pid among the last
+    /// [`RECENT_EXITS`] exits: what the decision layer and the model read about a finding's
+    /// process, which may have exited (or been killed) in the batch that raised the finding.
+    pub fn get_recent(&self, pid: u32) -> Option<&ProcInfo> {
+        self.procs
+            .get(&pid)
+            .or_else(|| self.exited.get(&pid).map(|(_, p)| p))
+    }
+
     /// Insert or replace a process (used by the /proc seed and by tests).
     pub fn insert(&mut self, info: ProcInfo) {
         if self.procs.len() >= self.capacity && !self.procs.contains_key(&info.pid) {
@@ -141,7 +162,7 @@ impl ProcessTable {
 
     /// The parent chain of `pid`, nearest first, not including `pid` itself.
     pub fn ancestors(&self, pid: u32) -> impl Iterator<Item = &ProcInfo> {
-        let mut cur = self.procs.get(&pid).map(|p| p.ppid);
+        let mut cur = self.get_recent(pid).map(|p| p.ppid);
         let mut seen = 0usize;
         std::iter::from_fn(move || {
             if seen >= MAX_ANCESTRY {
@@ -212,8 +233,21 @@ impl ProcessTable {
     }
 
     pub fn apply_after_detect(&mut self, ev: &Event) {
-        if let EventKind::Exit(x) = &ev.kind {
-            self.procs.remove(&x.pid);
+        if let EventKind::Exit(x) = &ev.kind
+            && let Some(gone) = self.procs.remove(&x.pid)
+        {
+            self.exit_seq += 1;
+            self.exited.insert(x.pid, (self.exit_seq, gone));
+            self.exit_order.push_back((x.pid, self.exit_seq));
+            while self.exit_order.len() > RECENT_EXITS {
+                let Some((pid, seq)) = self.exit_order.pop_front() else {
+                    break;
+                };
+                // A later exit of the same pid replaced the entry: that one stays.
+                if self.exited.get(&pid).is_some_and(|(s, _)| *s == seq) {
+                    self.exited.remove(&pid);
+                }
+            }
         }
     }
 
@@ -251,6 +285,29 @@ mod tests {
             argv_truncated: false,
             cgroup_id: 0,
         }))
+    }
+
+    #[test]
+    fn an_exited_process_is_still_known_to_get_recent_until_pushed_out() {
+        let mut t = ProcessTable::with_capacity(64);
+        t.apply_before_detect(&exec(300, 1, "/proc/self/fd/3"));
+        t.apply_after_detect(&ev(EventKind::Exit(Exit { pid: 300, code: 0 })));
+        assert!(t.get(300).is_none(), "the live table forgets it at once");
+        let gone = t.get_recent(300).expect("recently exited");
+        assert_eq!((gone.uid, gone.exe.as_str()), (1000, "/proc/self/fd/3"));
+        // A new process with that pid wins over the exited one.
+        t.apply_before_detect(&exec(300, 1, "/usr/bin/true"));
+        assert_eq!(t.get_recent(300).expect("live").exe, "/usr/bin/true");
+        t.apply_after_detect(&ev(EventKind::Exit(Exit { pid: 300, code: 0 })));
+        assert_eq!(t.get_recent(300).expect("latest exit").exe, "/usr/bin/true");
+        // Bounded: RECENT_EXITS later exits push it out.
+        for pid in 1000..1000 + RECENT_EXITS as u32 {
+            t.apply_before_detect(&exec(pid, 1, "/bin/x"));
+            t.apply_after_detect(&ev(EventKind::Exit(Exit { pid, code: 0 })));
+        }
+        assert!(t.get_recent(300).is_none());
+        assert!(t.get_recent(1000 + RECENT_EXITS as u32 - 1).is_some());
+        assert!(t.exited.len() <= RECENT_EXITS && t.exit_order.len() <= RECENT_EXITS);
     }
 
     #[test]

@@ -128,7 +128,7 @@ const CONTAINER: &[&str] = &["runc", "crun", "containerd-shim", "conmon", "docke
 /// Ancestry of `pid` from the process table (the process itself counts for unit checks).
 pub fn ancestry(procs: &ProcessTable, pid: u32) -> Ancestry {
     let mut a = Ancestry::default();
-    let Some(me) = procs.get(pid) else {
+    let Some(me) = procs.get_recent(pid) else {
         return a;
     };
     if let Some(unit) = &me.unit {

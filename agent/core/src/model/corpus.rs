@@ -57,7 +57,7 @@ pub fn context_for(
 ) -> (IncidentContext, Option<String>, Option<String>) {
     let (unit, uid) = match &finding.entity {
         Entity::Process { pid, .. } => procs
-            .get(*pid)
+            .get_recent(*pid)
             .map_or((None, None), |p| (p.unit.clone(), Some(p.uid))),
         _ => (None, None),
     };
@@ -162,6 +162,7 @@ pub fn samples_from_text(
                                 findings: vec![fv],
                                 unit,
                                 user,
+                                uid: None,
                                 context: ctx,
                                 peers: Vec::new(),
                             },
