@@ -223,3 +223,47 @@ fn a_tampered_log_is_named_then_archived_and_never_keeps_the_agent_down() {
     let out = run(&["audit", "verify"], &state, None);
     assert!(out.status.success(), "the new chain verifies");
 }
+
+/// A fileless shell that exits in the batch that raised its findings: the decision, taken after
+/// the batch, still knows its uid (the process table keeps recent exits), so the deny names
+/// the user's fileless execs and never the `/proc/self/fd/3` path (which the agent would
+/// resolve to its own descriptor).
+#[test]
+fn a_fileless_shell_that_exited_in_its_batch_gets_a_fileless_deny_for_its_user() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let model = escalation_model(dir.path());
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!("[model]\npath = {:?}\n", model.display().to_string()),
+    )
+    .expect("config");
+    let f = fixture("fileless-shell-exits.jsonl");
+    let out = run(
+        &["replay", "--record", f.to_str().expect("utf8")],
+        &state,
+        Some(&cfg),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recs = audit_records(&state);
+    let actions: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["kind"] == "action")
+        .map(|r| &r["payload"]["action"])
+        .collect();
+    assert!(
+        actions
+            .iter()
+            .any(|a| a["action"] == "deny_fileless" && a["uid"] == 33),
+        "{actions:#?}"
+    );
+    assert!(
+        !actions.iter().any(|a| a["action"] == "deny_exec"),
+        "no file deny of a /proc path: {actions:#?}"
+    );
+}

@@ -8,6 +8,9 @@
 //! kernel-internal `dev_t` of the superblock (`MAJOR << 20 | MINOR`), which userspace derives
 //! from `stat.st_dev`; on btrfs subvolumes and overlayfs `st_dev` can differ from `s_dev`.
 //!
+//! Fileless images (no link: a memfd, an O_TMPFILE or deleted file) have no path to deny and a
+//! new memfd is a new inode, so a second map keys them by the exec'ing user's uid.
+//!
 //! The value carries the expiry in `CLOCK_BOOTTIME` ns (`bpf_ktime_get_boot_ns`), so the TTL is
 //! enforced by the kernel even if the agent dies: an expired entry no longer denies.
 
@@ -46,7 +49,9 @@ pub struct LsmLayout {
     pub inode_sb: u32,
     /// `struct super_block.s_dev` (`dev_t`, u32).
     pub sb_dev: u32,
-    pub _pad: u32,
+    /// `struct inode.__i_nlink` (`unsigned int`, in an anonymous union with `i_nlink`): zero for
+    /// a memfd, an O_TMPFILE file or a deleted file, the images of fileless execution.
+    pub inode_nlink: u32,
 }
 const _: () = assert!(core::mem::size_of::<LsmLayout>() == 24);
 
@@ -58,7 +63,7 @@ impl LsmLayout {
         inode_ino: 0,
         inode_sb: 0,
         sb_dev: 0,
-        _pad: 0,
+        inode_nlink: 0,
     };
 }
 

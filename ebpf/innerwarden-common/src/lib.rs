@@ -50,6 +50,8 @@ pub const MAP_PARENTS: &str = "PARENTS";
 pub const GLOBAL_TP_LAYOUT: &str = "TP_LAYOUT";
 /// Name of the exec deny hash map (key [`DenyExecKey`], value [`DenyExecValue`]).
 pub const MAP_DENY_EXEC: &str = "DENY_EXEC";
+/// Users (uid → [`DenyExecValue`]) whose exec of fileless images (no link) is denied.
+pub const MAP_DENY_FILELESS: &str = "DENY_FILELESS";
 /// Name of the global holding the [`LsmLayout`] set by userspace at load.
 pub const GLOBAL_LSM_LAYOUT: &str = "LSM_LAYOUT";
 /// Name of the one-entry array holding the tgid the self-protection LSM programs guard (0: none).

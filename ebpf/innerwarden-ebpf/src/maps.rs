@@ -76,6 +76,11 @@ pub static CONNECTING: LruHashMap<u64, Header> = LruHashMap::with_max_entries(81
 #[map]
 pub static DENY_EXEC: HashMap<DenyExecKey, DenyExecValue> = HashMap::with_max_entries(4096, 0);
 
+/// Users (uid) whose exec of fileless images (a file with no link) is denied until an expiry,
+/// set by the agent's LsmResponder. Only the exec-deny program reads it.
+#[map]
+pub static DENY_FILELESS: HashMap<u32, DenyExecValue> = HashMap::with_max_entries(1024, 0);
+
 #[repr(C)]
 pub struct FileScratch {
     pub key: PathPrefixKey,

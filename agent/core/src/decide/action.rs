@@ -21,7 +21,7 @@ pub enum ActionKind {
     Quarantine,
     /// Lower a unit's CPU and task limits (soft tier).
     Throttle,
-    /// Deny exec of a path (BPF-LSM).
+    /// Deny exec of a file, or of fileless images by one user (BPF-LSM).
     DenyExec,
 }
 
@@ -50,6 +50,39 @@ impl ActionKind {
 impl fmt::Display for ActionKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// How [`Action::DenyFileless`] names its target (`fileless-uid:33`), in the ledger and for
+/// `innerwarden allow-exec`.
+pub const FILELESS_PREFIX: &str = "fileless-uid:";
+
+/// What an exec'd image path names, for an exec deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecImage<'a> {
+    /// An absolute path on a file system: its inode can be denied.
+    OnDisk(&'a str),
+    /// No file to name: a memfd, a descriptor (`/dev/fd/N`, `/proc/self/fd/N`), another
+    /// `/proc` magic link, a deleted file. A `/proc` path must never be resolved by the agent
+    /// (`/proc/self` would be the agent itself).
+    Fileless,
+    /// Empty or relative (`./x`): the exec'ing process's directory is not known here.
+    Unknown,
+}
+
+impl<'a> ExecImage<'a> {
+    pub fn of(exe: &'a str) -> ExecImage<'a> {
+        if exe.starts_with("/proc/")
+            || exe.starts_with("/dev/fd/")
+            || exe.contains("memfd:")
+            || exe.ends_with(" (deleted)")
+        {
+            ExecImage::Fileless
+        } else if exe.starts_with('/') {
+            ExecImage::OnDisk(exe)
+        } else {
+            ExecImage::Unknown
+        }
     }
 }
 
@@ -101,6 +134,13 @@ pub enum Action {
         path: String,
         ttl_secs: u64,
     },
+    /// Deny exec of fileless images (memfd, a deleted or O_TMPFILE file: no link on any file
+    /// system) by one user: the payload of a fileless execution has no path to deny, and a
+    /// new memfd is a new inode, so the deny names who may no longer run such images.
+    DenyFileless {
+        uid: u32,
+        ttl_secs: u64,
+    },
 }
 
 impl Action {
@@ -111,7 +151,7 @@ impl Action {
             Action::Kill { .. } => ActionKind::Kill,
             Action::Quarantine { .. } => ActionKind::Quarantine,
             Action::Throttle { .. } => ActionKind::Throttle,
-            Action::DenyExec { .. } => ActionKind::DenyExec,
+            Action::DenyExec { .. } | Action::DenyFileless { .. } => ActionKind::DenyExec,
         }
     }
 
@@ -122,7 +162,8 @@ impl Action {
             | Action::RateLimit { ttl_secs, .. }
             | Action::Quarantine { ttl_secs, .. }
             | Action::Throttle { ttl_secs, .. }
-            | Action::DenyExec { ttl_secs, .. } => Some(*ttl_secs),
+            | Action::DenyExec { ttl_secs, .. }
+            | Action::DenyFileless { ttl_secs, .. } => Some(*ttl_secs),
             Action::Kill { .. } => None,
         }
     }
@@ -135,6 +176,7 @@ impl Action {
             Action::Kill { pid, exe, .. } => format!("{pid}:{exe}"),
             Action::Quarantine { unit, .. } | Action::Throttle { unit, .. } => unit.clone(),
             Action::DenyExec { path, .. } => path.clone(),
+            Action::DenyFileless { uid, .. } => format!("{FILELESS_PREFIX}{uid}"),
         }
     }
 
@@ -161,9 +203,10 @@ impl Action {
             Action::Throttle { unit, .. } => {
                 format!("limits restored at TTL; now: innerwarden release {unit}")
             }
-            Action::DenyExec { path, .. } => {
-                format!("deny lifted at TTL; now: innerwarden allow-exec {path}")
-            }
+            Action::DenyExec { .. } | Action::DenyFileless { .. } => format!(
+                "deny lifted at TTL (kernel-enforced expiry); now: innerwarden allow-exec {}",
+                self.target()
+            ),
         }
     }
 }

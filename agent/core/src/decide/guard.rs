@@ -50,6 +50,10 @@ pub enum GuardHit {
     ProtectedUnit {
         unit: String,
     },
+    /// A fileless exec deny for root (uid 0) would hit the host's own tooling.
+    ProtectedUser {
+        uid: u32,
+    },
     /// The incident is the agent being stopped through the service manager. The stop goes
     /// through systemd and completes whatever happens to the client, so killing `systemctl`
     /// or cutting the unit it ran in cannot keep the agent up: it would only hit whoever
@@ -117,6 +121,13 @@ pub fn check(
         Action::DenyExec { path, .. } => {
             if allow.executables.contains(path) {
                 return Some(GuardHit::AllowlistedExecutable { exe: path.clone() });
+            }
+        }
+        Action::DenyFileless { uid, .. } => {
+            // The planner never names root; a hand-made action must not either (runc and
+            // other root tools exec memfd copies of themselves).
+            if *uid == 0 {
+                return Some(GuardHit::ProtectedUser { uid: *uid });
             }
         }
         Action::Quarantine { unit, .. } | Action::Throttle { unit, .. } => {

@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::finding::Entity;
-use action::{Action, ActionKind, QuarantineMode};
+use action::{Action, ActionKind, ExecImage, QuarantineMode};
 use config::{Mode, ResponseConfig};
 use guard::{Budget, GuardHit, HostContext};
 use score::{IncidentView, Reason, Score};
@@ -120,11 +120,27 @@ pub fn plan(incident: &IncidentView, tier: Tier, cfg: &ResponseConfig) -> Vec<Ac
                     ttl_secs: t.quarantine_secs,
                 });
             }
-            if !exe.is_empty() && !exe.starts_with("/usr/") && !exe.starts_with("/bin/") {
-                v.push(Action::DenyExec {
-                    path: exe.clone(),
-                    ttl_secs: t.deny_exec_secs,
-                });
+            match ExecImage::of(exe) {
+                ExecImage::OnDisk(path)
+                    if !path.starts_with("/usr/") && !path.starts_with("/bin/") =>
+                {
+                    v.push(Action::DenyExec {
+                        path: path.to_owned(),
+                        ttl_secs: t.deny_exec_secs,
+                    });
+                }
+                // Never root: a host-wide fileless deny for root would also stop container
+                // runtimes that exec a memfd copy of themselves (runc); the kill and the
+                // quarantine stand alone there.
+                ExecImage::Fileless => {
+                    if let Some(uid) = incident.uid.filter(|&u| u != 0) {
+                        v.push(Action::DenyFileless {
+                            uid,
+                            ttl_secs: t.deny_exec_secs,
+                        });
+                    }
+                }
+                _ => {}
             }
             // The process's command-and-control peers (a reverse shell's listener).
             v.extend(incident.peers.iter().map(|&addr| Action::Block {

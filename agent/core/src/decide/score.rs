@@ -29,6 +29,9 @@ pub struct IncidentView {
     pub unit: Option<String>,
     /// The local user involved, when known.
     pub user: Option<String>,
+    /// The uid of the process, when the entity is a process and it is known.
+    #[serde(default)]
+    pub uid: Option<u32>,
     /// What the model's features need beyond the findings: ancestry, user class, rarity
     /// against the host's baseline, local history, closeness to the allowlist. Built by the
     /// edge (`respond::stage`) or the corpus builder; empty means "nothing known".

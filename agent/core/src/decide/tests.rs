@@ -28,6 +28,7 @@ fn brute(host: &str, findings: usize) -> IncidentView {
             .collect(),
         unit: None,
         user: None,
+        uid: None,
         context: Default::default(),
         peers: Vec::new(),
     }
@@ -156,6 +157,7 @@ fn never_kill_init_or_the_agent() {
             ],
             unit: None,
             user: None,
+            uid: None,
             context: Default::default(),
             peers: Vec::new(),
         };
@@ -278,6 +280,7 @@ fn reverse_shell(peers: Vec<IpAddr>) -> IncidentView {
         }],
         unit: None,
         user: None,
+        uid: None,
         context: Default::default(),
         peers,
     }
@@ -375,6 +378,7 @@ fn an_agent_stop_through_the_service_manager_is_escalated_not_acted_on() {
             .collect(),
         unit: Some("deploy.service".into()),
         user: None,
+        uid: None,
         context: Default::default(),
         peers: Vec::new(),
     };
@@ -403,4 +407,99 @@ fn an_agent_stop_through_the_service_manager_is_escalated_not_acted_on() {
         &mut Budget::default(),
     );
     assert!(matches!(d.actions[0].action, Action::Kill { .. }));
+}
+
+fn exec_incident(exe: &str, uid: Option<u32>) -> IncidentView {
+    let mut inc = reverse_shell(Vec::new());
+    inc.entity = Entity::Process {
+        pid: 900,
+        start_ns: 1,
+        exe: exe.into(),
+    };
+    inc.uid = uid;
+    inc
+}
+
+fn denies(actions: &[Action]) -> Vec<&Action> {
+    actions
+        .iter()
+        .filter(|a| a.kind() == ActionKind::DenyExec)
+        .collect()
+}
+
+#[test]
+fn a_dropped_file_is_denied_by_path_and_a_fileless_image_by_user() {
+    let cfg = ResponseConfig::default();
+    let ttl = cfg.ttl.deny_exec_secs;
+    let file = plan(&exec_incident("/tmp/.x/payload", Some(33)), Tier::Act, &cfg);
+    assert_eq!(
+        denies(&file),
+        [&Action::DenyExec {
+            path: "/tmp/.x/payload".into(),
+            ttl_secs: ttl
+        }]
+    );
+    for exe in [
+        "/proc/self/fd/3",
+        "/dev/fd/4",
+        "/memfd:x (deleted)",
+        "/tmp/p (deleted)",
+    ] {
+        let fileless = plan(&exec_incident(exe, Some(33)), Tier::Act, &cfg);
+        assert_eq!(
+            denies(&fileless),
+            [&Action::DenyFileless {
+                uid: 33,
+                ttl_secs: ttl
+            }],
+            "{exe}"
+        );
+        assert_eq!(fileless[0].kind(), ActionKind::Kill, "{exe}");
+        // Root's fileless deny would stop runc's memfd re-exec host-wide: never planned.
+        assert!(denies(&plan(&exec_incident(exe, Some(0)), Tier::Act, &cfg)).is_empty());
+        assert!(denies(&plan(&exec_incident(exe, None), Tier::Act, &cfg)).is_empty());
+    }
+    // Packaged binaries and relative paths (the cwd is unknown here) are not denied.
+    for exe in ["/usr/bin/bash", "/bin/sh", "./payload", ""] {
+        assert!(
+            denies(&plan(&exec_incident(exe, Some(33)), Tier::Act, &cfg)).is_empty(),
+            "{exe}"
+        );
+    }
+    // Below the act tier nothing is denied.
+    assert!(
+        denies(&plan(
+            &exec_incident("/memfd:x", Some(33)),
+            Tier::Soft,
+            &cfg
+        ))
+        .is_empty()
+    );
+}
+
+#[test]
+fn a_fileless_deny_for_root_is_refused_by_the_guard() {
+    let cfg = ResponseConfig::default();
+    let inc = exec_incident("/memfd:x", Some(0));
+    let root = Action::DenyFileless {
+        uid: 0,
+        ttl_secs: 60,
+    };
+    assert_eq!(
+        guard::check(&root, &inc, &cfg, &HostContext::default()),
+        Some(GuardHit::ProtectedUser { uid: 0 })
+    );
+    let user = Action::DenyFileless {
+        uid: 33,
+        ttl_secs: 60,
+    };
+    assert_eq!(
+        guard::check(&user, &inc, &cfg, &HostContext::default()),
+        None
+    );
+    assert_eq!(user.target(), "fileless-uid:33");
+    assert!(
+        user.reversal()
+            .ends_with("innerwarden allow-exec fileless-uid:33")
+    );
 }

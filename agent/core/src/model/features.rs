@@ -188,6 +188,7 @@ mod tests {
                 .collect(),
             unit: None,
             user: None,
+            uid: None,
             context: ctx,
             peers: Vec::new(),
         }

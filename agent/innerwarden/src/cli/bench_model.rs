@@ -36,6 +36,7 @@ fn incident() -> IncidentView {
         ],
         unit: Some("nginx.service".into()),
         user: Some("www-data".into()),
+        uid: Some(33),
         peers: Vec::new(),
         context: IncidentContext {
             max_stage: 2,

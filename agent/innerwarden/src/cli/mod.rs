@@ -21,6 +21,7 @@ pub mod feedback;
 pub mod incidents;
 pub mod mode;
 pub mod model;
+pub mod release;
 pub mod replay;
 pub mod revert;
 pub mod rules;
@@ -79,6 +80,10 @@ pub enum Command {
     /// Undo one action before its TTL: restore a quarantined unit, lift a throttle, an exec
     /// deny, a block (D-Bus).
     Revert(revert::Args),
+    /// Undo every quarantine or throttle in force on a unit before its TTL (D-Bus).
+    Release(release::ReleaseArgs),
+    /// Lift every exec deny in force on a path or `fileless-uid:UID` before its TTL (D-Bus).
+    AllowExec(release::AllowExecArgs),
     /// Show or switch the response mode: dry-run or enforce (D-Bus).
     Mode(mode::Args),
     /// Actions taken or recorded as dry-run, newest first (D-Bus).
@@ -135,6 +140,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Block(args) => block::run(&cli, args),
         Command::Unblock(args) => unblock::run(&cli, args),
         Command::Revert(args) => revert::run(&cli, args),
+        Command::Release(args) => release::release(&cli, args),
+        Command::AllowExec(args) => release::allow_exec(&cli, args),
         Command::Mode(args) => mode::run(&cli, args),
         Command::Actions(args) => actions::run(&cli, args),
         Command::Sigma(args) => sigma::run(&cli, args),

@@ -7,6 +7,11 @@
 //! - Value: the expiry in `CLOCK_BOOTTIME` ns; the kernel compares it with
 //!   `bpf_ktime_get_boot_ns()` at every exec, so the TTL holds without the agent's slow loop.
 //!   (An expired entry stays in the map, harmlessly, until revert or the next apply of that file.)
+//! - Fileless images (no link: memfd, O_TMPFILE, deleted) have no path; `DenyFileless { uid }`
+//!   puts the user in a second map, `DENY_FILELESS`, and the program denies that user's exec of
+//!   any image whose inode has no link. A path that names no file (`/proc/self/fd/N`,
+//!   `memfd:…`, relative) is refused by [`LsmResponder`] rather than resolved in the agent's own
+//!   view, where `/proc/self` is the agent.
 //! - The program and its map live as long as this responder: dropping it (agent exit) detaches
 //!   the program and lifts every deny. Pinning the link in bpffs would make denies outlive the
 //!   agent; not done, because a crashed agent should not leave a host unable to exec.
@@ -23,10 +28,10 @@ use aya::maps::{HashMap as BpfHashMap, MapData};
 use aya::programs::Lsm;
 use aya::{Btf, Ebpf, EbpfLoader};
 use innerwarden_common::{
-    DenyExecKey, DenyExecValue, GLOBAL_LSM_LAYOUT, MAP_DENY_EXEC, MAP_EVENTS, PROG_DENY_EXEC,
-    kernel_dev,
+    DenyExecKey, DenyExecValue, GLOBAL_LSM_LAYOUT, MAP_DENY_EXEC, MAP_DENY_FILELESS, MAP_EVENTS,
+    PROG_DENY_EXEC, kernel_dev,
 };
-use innerwarden_core::decide::action::{Action, ActionKind};
+use innerwarden_core::decide::action::{Action, ActionKind, ExecImage};
 
 use super::lsm_btf;
 use super::{Applied, RespondError, Responder};
@@ -50,6 +55,10 @@ const SENSOR_ONLY_MAPS: [&str; 8] = [
 pub enum LsmError {
     #[error("lsm unavailable: {reason}")]
     Unavailable { reason: String },
+    #[error(
+        "{path}: not a file path (a descriptor, a memfd, /proc or relative); deny it as fileless"
+    )]
+    NotAFile { path: String },
     #[error("stat {path}")]
     Stat {
         path: String,
@@ -154,6 +163,8 @@ pub fn bpf_lsm_active(lsm_list: &str) -> bool {
 /// Denies exec of files through the BPF-LSM program. See the module docs.
 pub struct LsmResponder {
     map: BpfHashMap<MapData, DenyExecKey, DenyExecValue>,
+    /// uid → expiry: users whose exec of fileless images is denied.
+    fileless: BpfHashMap<MapData, u32, DenyExecValue>,
     /// Key of each path denied, so revert works after the file was renamed or deleted.
     keys: HashMap<String, DenyExecKey>,
     // Holds the program and its link; dropping it lifts every deny.
@@ -202,15 +213,24 @@ impl LsmResponder {
             map: MAP_DENY_EXEC,
             source,
         })?;
+        let fileless = ebpf
+            .take_map(MAP_DENY_FILELESS)
+            .ok_or_else(|| unavailable("fileless deny map not in the object"))?;
+        let fileless = BpfHashMap::try_from(fileless).map_err(|source| LsmError::Map {
+            map: MAP_DENY_FILELESS,
+            source,
+        })?;
         tracing::info!(?layout, "BPF-LSM exec deny attached");
         Ok(LsmResponder {
             map,
+            fileless,
             keys: HashMap::new(),
             _ebpf: ebpf,
         })
     }
 
     fn deny(&mut self, path: &str, ttl_secs: u64) -> Result<Applied, LsmError> {
+        let path = file_path(path)?;
         let meta = host_metadata(path).map_err(|source| LsmError::Stat {
             path: path.to_owned(),
             source,
@@ -270,6 +290,49 @@ impl LsmResponder {
     }
 }
 
+impl LsmResponder {
+    fn deny_fileless(&mut self, uid: u32, ttl_secs: u64) -> Result<Applied, LsmError> {
+        let expires = expiry_boot_ns(boottime_ns()?, ttl_secs);
+        let value = DenyExecValue {
+            expires_boot_ns: expires,
+        };
+        self.fileless
+            .insert(uid, value, 0)
+            .map_err(|source| LsmError::Map {
+                map: MAP_DENY_FILELESS,
+                source,
+            })?;
+        Ok(Applied {
+            detail: format!(
+                "exec of fileless images (memfd, deleted or O_TMPFILE files) by uid {uid} denied for {ttl_secs} s (kernel-enforced expiry at boot ns {expires})"
+            ),
+        })
+    }
+
+    fn allow_fileless(&mut self, uid: u32) -> Result<Applied, LsmError> {
+        match self.fileless.remove(&uid) {
+            Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(Applied {
+                detail: format!("exec of fileless images by uid {uid} allowed again"),
+            }),
+            Err(source) => Err(LsmError::Map {
+                map: MAP_DENY_FILELESS,
+                source,
+            }),
+        }
+    }
+}
+
+/// `path` when it names a file on a file system; a descriptor, memfd, `/proc` magic link or
+/// relative path is refused (resolving `/proc/self/...` here would name the agent's own files).
+pub fn file_path(path: &str) -> Result<&str, LsmError> {
+    match ExecImage::of(path) {
+        ExecImage::OnDisk(p) => Ok(p),
+        ExecImage::Fileless | ExecImage::Unknown => Err(LsmError::NotAFile {
+            path: path.to_owned(),
+        }),
+    }
+}
+
 fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
@@ -293,6 +356,7 @@ impl Responder for LsmResponder {
     fn apply(&mut self, action: &Action) -> Result<Applied, RespondError> {
         match action {
             Action::DenyExec { path, ttl_secs } => Ok(self.deny(path, *ttl_secs)?),
+            Action::DenyFileless { uid, ttl_secs } => Ok(self.deny_fileless(*uid, *ttl_secs)?),
             other => Err(RespondError::Unsupported { kind: other.kind() }),
         }
     }
@@ -300,6 +364,7 @@ impl Responder for LsmResponder {
     fn revert(&mut self, action: &Action) -> Result<Applied, RespondError> {
         match action {
             Action::DenyExec { path, .. } => Ok(self.allow(path)?),
+            Action::DenyFileless { uid, .. } => Ok(self.allow_fileless(*uid)?),
             other => Err(RespondError::Unsupported { kind: other.kind() }),
         }
     }
@@ -366,7 +431,30 @@ mod tests {
                 let act = Action::DenyExec { path, ttl_secs: 60 };
                 r.apply(&act).expect("deny");
                 r.revert(&act).expect("allow");
+                let fileless = Action::DenyFileless {
+                    uid: 65534,
+                    ttl_secs: 60,
+                };
+                r.apply(&fileless).expect("deny fileless");
+                r.revert(&fileless).expect("allow fileless");
             }
+        }
+    }
+
+    #[test]
+    fn only_file_paths_are_denied_by_inode() {
+        assert_eq!(file_path("/tmp/payload").expect("a file"), "/tmp/payload");
+        for p in [
+            "/proc/self/fd/3",
+            "/proc/1234/exe",
+            "/dev/fd/3",
+            "/memfd:x (deleted)",
+            "/tmp/gone (deleted)",
+            "./payload",
+            "",
+        ] {
+            let e = file_path(p).expect_err(p);
+            assert!(e.to_string().contains("not a file path"), "{e}");
         }
     }
 

@@ -131,7 +131,7 @@ impl<'a> Btf<'a> {
             inode_ino: off("inode", "i_ino")?,
             inode_sb: off("inode", "i_sb")?,
             sb_dev: off("super_block", "s_dev")?,
-            _pad: 0,
+            inode_nlink: off("inode", "__i_nlink")?,
         })
     }
 }
@@ -155,6 +155,9 @@ mod tests {
         let l = btf.lsm_layout().expect("layout");
         println!("{l:?}");
         assert!(l.bprm_file > 0 && l.file_inode > 0 && l.inode_ino > 0 && l.inode_sb > 0);
+        // The link count sits in an anonymous union: both names give the same offset.
+        assert!(l.inode_nlink > 0);
+        assert_eq!(btf.member_offset("inode", "i_nlink"), Some(l.inode_nlink));
         // `struct super_block` starts with `struct list_head s_list` (16 bytes), then s_dev.
         assert_eq!(l.sb_dev, 16);
         assert_eq!(btf.member_offset("list_head", "next"), Some(0));

@@ -162,13 +162,13 @@ pub(super) fn incident_view(
         Entity::Process { .. } => connect_peers(stored.iter().flat_map(|f| f.evidence.iter())),
         _ => Vec::new(),
     };
-    let (unit, user) = match &finding.entity {
+    let (unit, user, uid) = match &finding.entity {
         Entity::Process { pid, .. } => procs
-            .get(*pid)
-            .map(|p| (p.unit.clone(), crate::procfs::user_name(p.uid)))
-            .unwrap_or((None, None)),
-        Entity::User { name } => (None, Some(name.clone())),
-        Entity::Host { .. } => (None, None),
+            .get_recent(*pid)
+            .map(|p| (p.unit.clone(), crate::procfs::user_name(p.uid), Some(p.uid)))
+            .unwrap_or((None, None, None)),
+        Entity::User { name } => (None, Some(name.clone()), None),
+        Entity::Host { .. } => (None, None, None),
     };
     Ok(IncidentView {
         id: rec.incident_id,
@@ -176,6 +176,7 @@ pub(super) fn incident_view(
         findings,
         unit,
         user,
+        uid,
         context,
         peers,
     })

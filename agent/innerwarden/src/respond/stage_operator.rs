@@ -33,6 +33,7 @@ impl ResponseStage {
             findings: Vec::new(),
             unit: None,
             user: None,
+            uid: None,
             context: Default::default(),
             peers: Vec::new(),
         };

@@ -155,7 +155,8 @@ pub fn with_ttl(action: &Action, secs: u64) -> Action {
         | Action::RateLimit { ttl_secs, .. }
         | Action::Quarantine { ttl_secs, .. }
         | Action::Throttle { ttl_secs, .. }
-        | Action::DenyExec { ttl_secs, .. } => *ttl_secs = secs,
+        | Action::DenyExec { ttl_secs, .. }
+        | Action::DenyFileless { ttl_secs, .. } => *ttl_secs = secs,
         Action::Kill { .. } => {}
     }
     a
