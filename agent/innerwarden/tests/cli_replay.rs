@@ -59,6 +59,12 @@ fn escalation_model(dir: &Path) -> PathBuf {
 }
 
 fn replay_bruteforce(config_text: Option<&str>) -> (tempfile::TempDir, Vec<Value>) {
+    replay_recorded("bruteforce-two-windows.jsonl", config_text)
+}
+
+/// `replay --record` of a fixture with the escalation model (and `config_text` before it);
+/// returns the state's directory and its audit records.
+fn replay_recorded(name: &str, config_text: Option<&str>) -> (tempfile::TempDir, Vec<Value>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("state");
     let model = escalation_model(dir.path());
@@ -73,7 +79,7 @@ fn replay_bruteforce(config_text: Option<&str>) -> (tempfile::TempDir, Vec<Value
     )
     .expect("config");
     let cfg = Some(p);
-    let f = fixture("bruteforce-two-windows.jsonl");
+    let f = fixture(name);
     let out = run(
         &["replay", "--record", f.to_str().expect("utf8")],
         &state,
@@ -230,27 +236,7 @@ fn a_tampered_log_is_named_then_archived_and_never_keeps_the_agent_down() {
 /// resolve to its own descriptor).
 #[test]
 fn a_fileless_shell_that_exited_in_its_batch_gets_a_fileless_deny_for_its_user() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let state = dir.path().join("state");
-    let model = escalation_model(dir.path());
-    let cfg = dir.path().join("config.toml");
-    std::fs::write(
-        &cfg,
-        format!("[model]\npath = {:?}\n", model.display().to_string()),
-    )
-    .expect("config");
-    let f = fixture("fileless-shell-exits.jsonl");
-    let out = run(
-        &["replay", "--record", f.to_str().expect("utf8")],
-        &state,
-        Some(&cfg),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let recs = audit_records(&state);
+    let (_dir, recs) = replay_recorded("fileless-shell-exits.jsonl", None);
     let actions: Vec<&Value> = recs
         .iter()
         .filter(|r| r["kind"] == "action")

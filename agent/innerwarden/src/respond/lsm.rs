@@ -206,20 +206,8 @@ impl LsmResponder {
             .map_err(|e| unavailable(format!("loading {PROG_DENY_EXEC}: {}", chain(&e))))?;
         prog.attach()
             .map_err(|e| unavailable(format!("attaching {PROG_DENY_EXEC}: {}", chain(&e))))?;
-        let map = ebpf
-            .take_map(MAP_DENY_EXEC)
-            .ok_or_else(|| unavailable("deny map not in the object"))?;
-        let map = BpfHashMap::try_from(map).map_err(|source| LsmError::Map {
-            map: MAP_DENY_EXEC,
-            source,
-        })?;
-        let fileless = ebpf
-            .take_map(MAP_DENY_FILELESS)
-            .ok_or_else(|| unavailable("fileless deny map not in the object"))?;
-        let fileless = BpfHashMap::try_from(fileless).map_err(|source| LsmError::Map {
-            map: MAP_DENY_FILELESS,
-            source,
-        })?;
+        let map = take_hash_map(&mut ebpf, MAP_DENY_EXEC)?;
+        let fileless = take_hash_map(&mut ebpf, MAP_DENY_FILELESS)?;
         tracing::info!(?layout, "BPF-LSM exec deny attached");
         Ok(LsmResponder {
             map,
@@ -236,19 +224,7 @@ impl LsmResponder {
             source,
         })?;
         let key = deny_key(&meta);
-        let expires = expiry_boot_ns(boottime_ns()?, ttl_secs);
-        self.map
-            .insert(
-                key,
-                DenyExecValue {
-                    expires_boot_ns: expires,
-                },
-                0,
-            )
-            .map_err(|source| LsmError::Map {
-                map: MAP_DENY_EXEC,
-                source,
-            })?;
+        let expires = insert_until(&mut self.map, key, ttl_secs, MAP_DENY_EXEC)?;
         self.keys.insert(path.to_owned(), key);
         Ok(Applied {
             detail: format!(
@@ -270,17 +246,7 @@ impl LsmResponder {
                 }
             },
         };
-        match self.map.remove(&key) {
-            Ok(()) => {}
-            // Not in the map: already lifted.
-            Err(aya::maps::MapError::KeyNotFound) => {}
-            Err(source) => {
-                return Err(LsmError::Map {
-                    map: MAP_DENY_EXEC,
-                    source,
-                });
-            }
-        }
+        remove_entry(&mut self.map, &key, MAP_DENY_EXEC)?;
         Ok(Applied {
             detail: format!(
                 "exec of {path} allowed again (inode {} dev {:#x})",
@@ -288,20 +254,9 @@ impl LsmResponder {
             ),
         })
     }
-}
 
-impl LsmResponder {
     fn deny_fileless(&mut self, uid: u32, ttl_secs: u64) -> Result<Applied, LsmError> {
-        let expires = expiry_boot_ns(boottime_ns()?, ttl_secs);
-        let value = DenyExecValue {
-            expires_boot_ns: expires,
-        };
-        self.fileless
-            .insert(uid, value, 0)
-            .map_err(|source| LsmError::Map {
-                map: MAP_DENY_FILELESS,
-                source,
-            })?;
+        let expires = insert_until(&mut self.fileless, uid, ttl_secs, MAP_DENY_FILELESS)?;
         Ok(Applied {
             detail: format!(
                 "exec of fileless images (memfd, deleted or O_TMPFILE files) by uid {uid} denied for {ttl_secs} s (kernel-enforced expiry at boot ns {expires})"
@@ -310,15 +265,50 @@ impl LsmResponder {
     }
 
     fn allow_fileless(&mut self, uid: u32) -> Result<Applied, LsmError> {
-        match self.fileless.remove(&uid) {
-            Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(Applied {
-                detail: format!("exec of fileless images by uid {uid} allowed again"),
-            }),
-            Err(source) => Err(LsmError::Map {
-                map: MAP_DENY_FILELESS,
-                source,
-            }),
-        }
+        remove_entry(&mut self.fileless, &uid, MAP_DENY_FILELESS)?;
+        Ok(Applied {
+            detail: format!("exec of fileless images by uid {uid} allowed again"),
+        })
+    }
+}
+
+/// One of the object's deny maps (`name`), as a typed hash map.
+fn take_hash_map<K: aya::Pod, V: aya::Pod>(
+    ebpf: &mut Ebpf,
+    name: &'static str,
+) -> Result<BpfHashMap<MapData, K, V>, LsmError> {
+    let map = ebpf
+        .take_map(name)
+        .ok_or_else(|| unavailable(format!("map {name} not in the object")))?;
+    BpfHashMap::try_from(map).map_err(|source| LsmError::Map { map: name, source })
+}
+
+/// Deny `key` in a deny map for `ttl_secs` from now; returns the expiry (boot ns) the kernel
+/// compares with.
+fn insert_until<K: aya::Pod>(
+    map: &mut BpfHashMap<MapData, K, DenyExecValue>,
+    key: K,
+    ttl_secs: u64,
+    name: &'static str,
+) -> Result<u64, LsmError> {
+    let expires = expiry_boot_ns(boottime_ns()?, ttl_secs);
+    let value = DenyExecValue {
+        expires_boot_ns: expires,
+    };
+    map.insert(key, value, 0)
+        .map_err(|source| LsmError::Map { map: name, source })?;
+    Ok(expires)
+}
+
+/// Remove `key` from a deny map; a key already absent is already lifted.
+fn remove_entry<K: aya::Pod, V: aya::Pod>(
+    map: &mut BpfHashMap<MapData, K, V>,
+    key: &K,
+    name: &'static str,
+) -> Result<(), LsmError> {
+    match map.remove(key) {
+        Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+        Err(source) => Err(LsmError::Map { map: name, source }),
     }
 }
 
